@@ -98,8 +98,11 @@ static int join_row(void *ctx, unsigned ncols, const char *const *values,
 
 static void answer_temp(struct mapd_answer *ans, const char *why)
 {
+	size_t n = strnlen(why, sizeof(ans->reason) - 1);  /* a long reason is cut, deliberately */
+
 	ans->result = MX_TEMP;
-	(void)snprintf(ans->reason, sizeof(ans->reason), "%s", why);
+	memcpy(ans->reason, why, n);
+	ans->reason[n] = '\0';
 }
 
 void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
