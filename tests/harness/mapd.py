@@ -258,8 +258,18 @@ class Mapd:
         where = f"inet:127.0.0.1:{self.port}" if tcp else f"unix:{self.socket}"
         return f"socketmap:{where}:{name}"
 
+    def postfix_config_dir(self):
+        """A minimal Postfix config directory for postmap -c (the host may have no main.cf)."""
+        d = os.path.join(self.dir, "postfix")
+        if not os.path.exists(os.path.join(d, "main.cf")):
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "main.cf"), "w") as f:
+                f.write("compatibility_level = 3.6\nrecipient_delimiter = +\n")
+        return d
+
     def postmap(self, name, key, tcp=False):
         postmap = shutil.which("postmap") or "/usr/sbin/postmap"
-        r = subprocess.run([postmap, "-q", key, self.socketmap(name, tcp)],
+        r = subprocess.run([postmap, "-c", self.postfix_config_dir(), "-q", key,
+                            self.socketmap(name, tcp)],
                            capture_output=True, text=True, timeout=30)
         return r.returncode, r.stdout.strip()
