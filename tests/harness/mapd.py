@@ -267,9 +267,14 @@ class Mapd:
                 f.write("compatibility_level = 3.6\nrecipient_delimiter = +\n")
         return d
 
-    def postmap(self, name, key, tcp=False):
+    def postmap_run(self, name, key, tcp=False):
+        """postmap -q KEY socketmap:...:NAME; the CompletedProcess."""
         postmap = shutil.which("postmap") or "/usr/sbin/postmap"
-        r = subprocess.run([postmap, "-c", self.postfix_config_dir(), "-q", key,
-                            self.socketmap(name, tcp)],
-                           capture_output=True, text=True, timeout=30)
+        return subprocess.run([postmap, "-c", self.postfix_config_dir(), "-q", key,
+                               self.socketmap(name, tcp)],
+                              capture_output=True, text=True, timeout=30)
+
+    def postmap(self, name, key, tcp=False):
+        """(exit code, stdout): 0 and the value, or 1 and "" when not found."""
+        r = self.postmap_run(name, key, tcp)
         return r.returncode, r.stdout.strip()
