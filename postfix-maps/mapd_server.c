@@ -74,6 +74,7 @@ struct mapd_server {
 	bool draining;
 	int reserve_fd;          /* spare fd to shed connections when out of fds */
 	int64_t last_refuse_log_ms;
+	int64_t last_deadline_check_ms;
 	unsigned refused;
 };
 
@@ -587,7 +588,10 @@ static int loop_once(struct mapd_server *s, unsigned *signals_r)
 			break;
 		}
 	}
-	check_deadlines(s);
+	if (now_ms() - s->last_deadline_check_ms >= TICK_MS) {
+		check_deadlines(s);
+		s->last_deadline_check_ms = now_ms();
+	}
 	graveyard_empty(s);
 	return 0;
 }
