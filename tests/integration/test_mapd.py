@@ -262,6 +262,29 @@ def test_max_connections(data, tmpdir755):
         assert_no_sanitizer_reports(m)
 
 
+def test_idle_timeout(data, tmpdir755):
+    m = Mapd(tmpdir755, data, idle_timeout=1)
+    m.start()
+    try:
+        with m.client() as busy, m.client() as idle:
+            assert idle.lookup("domain", "example.test")[0] == "OK"
+            start = time.monotonic()
+            closed = None
+            while time.monotonic() - start < 4:
+                assert busy.lookup("domain", "example.test")[0] == "OK"  # stays open
+                idle.sock.settimeout(0.3)
+                try:
+                    if idle.sock.recv(1) == b"":
+                        closed = time.monotonic() - start
+                        break
+                except socket.timeout:
+                    pass
+            assert closed is not None and 0.5 <= closed <= 2.5, closed
+    finally:
+        assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
+
+
 def test_max_reply_gives_temp(data, tmpdir755):
     data.sql("INSERT INTO aliases (domain_id, source, destination) SELECT id, 'big@plain.test',"
              " CONCAT('member', seq, '@elsewhere.net') FROM domains"
