@@ -1,6 +1,7 @@
 """mxkit-mapd against a private MariaDB: every map through the raw socketmap
 protocol and through `postmap -q`, malformed and slow clients, database
 outage and recovery, signals, -t/-V, privilege drop, and a valgrind run."""
+import grp
 import os
 import re
 import signal
@@ -11,8 +12,9 @@ import time
 
 import pytest
 
-from harness.mapd import Client, Mapd, mapd_binary, netstring
+from harness.mapd import Mapd, mapd_binary, netstring, read_netstring
 from harness.mariadb import MariaDB
+from harness.ports import free_port
 
 DATA = [
     "INSERT INTO domains (name, active, transport) VALUES"
@@ -236,6 +238,25 @@ def test_slow_client_is_cut_at_request_timeout(mapd):
     assert "request not completed within 2s" in mapd.log_text()
 
 
+def test_ipv6_loopback(data, tmpdir755):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+    m = Mapd(tmpdir755, data)
+    port6 = free_port()
+    m.write_config(listen=[f"unix:{m.socket}", f"inet:127.0.0.1:{m.port}", f"inet:[::1]:{port6}"])
+    m.start()
+    try:
+        with socket.create_connection(("::1", port6), timeout=5) as s6:
+            s6.sendall(netstring("domain example.test"))
+            assert read_netstring(s6) == b"OK example.test"
+    finally:
+        assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
+
+
 def test_max_connections(data, tmpdir755):
     m = Mapd(tmpdir755, data, max_connections=2)
     m.start()
@@ -453,7 +474,8 @@ def test_version():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
 def test_runs_unprivileged(data, tmpdir755):
-    m = Mapd(tmpdir755, data, tcp_db=True, user="nobody")
+    m = Mapd(tmpdir755, data, tcp_db=True, user="nobody", socket_group="nogroup",
+             socket_mode="0620")
     m.start()
     try:
         with open(f"/proc/{m.pid}/status") as f:
@@ -463,7 +485,9 @@ def test_runs_unprivileged(data, tmpdir755):
         groups = re.search(r"^Groups:\s*(.*)$", status, re.M).group(1).split()
         assert set(uids) == {"65534"} and "0" not in gids and "0" not in groups
         assert m.lookup("mailbox", "alice@example.test") == ("OK", "alice@example.test")
-        assert oct(os.stat(m.socket).st_mode & 0o777) == oct(0o660)
+        st = os.stat(m.socket)
+        assert oct(st.st_mode & 0o777) == oct(0o620)
+        assert st.st_gid == grp.getgrnam("nogroup").gr_gid
     finally:
         assert m.stop() == 0
         assert_no_sanitizer_reports(m)
