@@ -248,10 +248,12 @@ static long dot_parse(const char *in, size_t len, size_t off, unsigned flags,
 	const char *at = memchr(in, '@', len);
 	size_t n = at != NULL ? (size_t)(at - in) : len;
 
+	size_t max = (flags & MX_ADDR_NO_LIMITS) ? sizeof(out->local) - 1 : MX_LOCAL_MAX;
+
 	if (n == 0)
 		return mx_err_set(err, "empty local part");
-	if (n > sizeof(out->local) - 1)
-		return mx_err_set(err, "local part is longer than %zu octets", sizeof(out->local) - 1);
+	if (n > max)
+		return mx_err_set(err, "local part is %zu octets (max %zu)", n, max);
 	if (!is_dot_string(in, n, flags)) {
 		/* Find the first offending byte for the message. */
 		for (size_t i = 0; i < n; i++) {
