@@ -185,7 +185,7 @@ static int literal_check(const char *lit, size_t len, struct mx_err *err)
 		return mx_err_set(err, "empty address literal");
 	if (blen > LITERAL_TEXT_MAX)
 		return mx_err_set(err, "address literal is %zu octets (max %d)", blen, LITERAL_TEXT_MAX);
-	if (blen > IPV6_TAG_LEN && ascii_caseeq(body, IPV6_TAG, IPV6_TAG_LEN)) {
+	if (blen >= IPV6_TAG_LEN && ascii_caseeq(body, IPV6_TAG, IPV6_TAG_LEN)) {
 		memcpy(text, body + IPV6_TAG_LEN, blen - IPV6_TAG_LEN);
 		text[blen - IPV6_TAG_LEN] = '\0';
 		if (inet_pton(AF_INET6, text, bin) != 1)
