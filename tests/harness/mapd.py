@@ -130,7 +130,8 @@ class Client:
 class Mapd:
     """A private mxkit-mapd on a unix socket and a loopback TCP port."""
 
-    def __init__(self, basedir, db, tcp_db=False, **settings):
+    def __init__(self, basedir, db, tcp_db=False, binary=None, **settings):
+        self.binary = binary or mapd_binary()
         self.dir = os.path.join(basedir, "mapd")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -175,7 +176,7 @@ class Mapd:
         os.chmod(self.config, 0o644)
 
     def command(self, *args):
-        return [mapd_binary(), "-c", self.config, *args]
+        return [self.binary, "-c", self.config, *args]
 
     def start(self, wrapper=(), timeout=20.0):
         """Start in the foreground (-f, logs on stderr into self.log)."""

@@ -14,6 +14,7 @@
 
 #include "mx_config.h"
 #include "mx_daemon.h"
+#include "unit_run.h"
 
 struct args_case {
 	const char *argv[6];
@@ -170,7 +171,7 @@ static Suite *daemon_suite(void)
 	Suite *s = suite_create("mx_daemon");
 	TCase *tc = tcase_create("daemon");
 
-	tcase_add_loop_test(tc, test_args_table, 0, (int)(sizeof(args_cases) / sizeof(args_cases[0])));
+	tcase_add_loop_test(tc, test_args_table, 0, UNIT_CASES(args_cases));
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_pidfile);
 	tcase_add_test(tc, test_signal_pipe);
@@ -181,11 +182,5 @@ static Suite *daemon_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(daemon_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(daemon_suite());
 }
