@@ -167,6 +167,7 @@ class Mapd:
     def write_config(self, **override):
         s = {"listen": [f"unix:{self.socket}", f"inet:127.0.0.1:{self.port}"],
              "log_file": self.log, "pid_file": self.pid_file, **self.settings, **override}
+        self.listen = list(s["listen"]) if isinstance(s["listen"], (list, tuple)) else [s["listen"]]
         if os.geteuid() == 0 and "user" not in s:
             s["user"] = "root"
         body = "".join(f"  {k} = {self._value(v)};\n" for k, v in s.items())
@@ -188,15 +189,24 @@ class Mapd:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mxkit-mapd exited {self.proc.returncode}: {self.log_text()}")
             try:
-                with Client(self.socket, timeout=1):
-                    pass
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
+                for where in self.listen:
+                    self._probe(where)
                 return self
             except OSError:
                 time.sleep(0.05)
         self.kill()
         raise TimeoutError(f"mxkit-mapd did not start: {self.log_text()}")
+
+    @staticmethod
+    def _probe(where):
+        """Connect once to a configured endpoint (raises OSError if nothing listens)."""
+        kind, _, rest = where.partition(":")
+        if kind == "unix":
+            with Client(rest, timeout=1):
+                return
+        host, _, port = rest.rpartition(":")
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+            return
 
     @property
     def pid(self):

@@ -1,6 +1,7 @@
 """mxkit-mapd against a private MariaDB: every map through the raw socketmap
 protocol and through `postmap -q`, malformed and slow clients, database
 outage and recovery, signals, -t/-V, privilege drop, and a valgrind run."""
+import contextlib
 import grp
 import os
 import re
@@ -110,6 +111,18 @@ def mapd(data, tmpdir755):
 def assert_no_sanitizer_reports(m):
     log = m.log_text()
     assert "runtime error:" not in log and "Sanitizer" not in log, log
+
+
+@contextlib.contextmanager
+def running(tmpdir, db, **settings):
+    """A started mapd that must stop with exit code 0 and no sanitizer report."""
+    m = Mapd(tmpdir, db, **settings)
+    m.start()
+    try:
+        yield m
+    finally:
+        assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
 
 
 def timed_lookups(m, stop, latencies, errors):
@@ -244,24 +257,18 @@ def test_ipv6_loopback(data, tmpdir755):
             probe.bind(("::1", 0))
     except OSError:
         pytest.skip("no IPv6 loopback on this host")
-    m = Mapd(tmpdir755, data)
     port6 = free_port()
-    m.write_config(listen=[f"unix:{m.socket}", f"inet:127.0.0.1:{m.port}", f"inet:[::1]:{port6}"])
-    m.start()
-    try:
-        with socket.create_connection(("::1", port6), timeout=5) as s6:
-            s6.sendall(netstring("domain example.test"))
-            assert read_netstring(s6) == b"OK example.test"
-    finally:
-        assert m.stop() == 0
-        assert_no_sanitizer_reports(m)
+    mapd_dir = os.path.join(tmpdir755, "mapd")
+    listen = [f"unix:{mapd_dir}/mapd.sock", f"inet:[::1]:{port6}"]
+    with running(tmpdir755, data, listen=listen), \
+            socket.create_connection(("::1", port6), timeout=5) as s6:
+        s6.sendall(netstring("domain example.test"))
+        assert read_netstring(s6) == b"OK example.test"
 
 
 def test_max_connections(data, tmpdir755):
-    m = Mapd(tmpdir755, data, max_connections=2)
-    m.start()
-    time.sleep(0.5)    # the start-up probes' connections are closed by now
-    try:
+    with running(tmpdir755, data, max_connections=2) as m:
+        time.sleep(0.5)    # the start-up probes' connections are closed by now
         a, b = m.client(), m.client()
         assert a.lookup("domain", "example.test")[0] == "OK"
         assert b.lookup("domain", "example.test")[0] == "OK"
@@ -278,32 +285,23 @@ def test_max_connections(data, tmpdir755):
         b.close()
         c.close()
         assert "max_connections (2) reached" in m.log_text()
-    finally:
-        assert m.stop() == 0
-        assert_no_sanitizer_reports(m)
 
 
 def test_idle_timeout(data, tmpdir755):
-    m = Mapd(tmpdir755, data, idle_timeout=1)
-    m.start()
-    try:
-        with m.client() as busy, m.client() as idle:
-            assert idle.lookup("domain", "example.test")[0] == "OK"
-            start = time.monotonic()
-            closed = None
-            while time.monotonic() - start < 4:
-                assert busy.lookup("domain", "example.test")[0] == "OK"  # stays open
-                idle.sock.settimeout(0.3)
-                try:
-                    if idle.sock.recv(1) == b"":
-                        closed = time.monotonic() - start
-                        break
-                except socket.timeout:
-                    pass
-            assert closed is not None and 0.5 <= closed <= 2.5, closed
-    finally:
-        assert m.stop() == 0
-        assert_no_sanitizer_reports(m)
+    with running(tmpdir755, data, idle_timeout=1) as m, m.client() as busy, m.client() as idle:
+        assert idle.lookup("domain", "example.test")[0] == "OK"
+        start = time.monotonic()
+        closed = None
+        while time.monotonic() - start < 4:
+            assert busy.lookup("domain", "example.test")[0] == "OK"  # stays open
+            idle.sock.settimeout(0.3)
+            try:
+                if idle.sock.recv(1) == b"":
+                    closed = time.monotonic() - start
+                    break
+            except socket.timeout:
+                pass
+        assert closed is not None and 0.5 <= closed <= 2.5, closed
 
 
 def test_max_reply_gives_temp(data, tmpdir755):
