@@ -83,6 +83,13 @@ static void reload(struct mapd_state *st)
 	mapd_workers_reconfigure(st->workers, pool, conf->delimiter, conf->max_reply);
 	mapd_server_limits_from(conf, &lim);
 	mapd_server_reconfigure(st->server, &lim, cache);
+	/* What only a restart changes stays as it is in st->conf, so that the
+	 * next reload warns again. */
+	conf->workers = st->conf.workers;
+	conf->daemon.uid = st->conf.daemon.uid;
+	conf->daemon.gid = st->conf.daemon.gid;
+	conf->socket_mode = st->conf.socket_mode;
+	conf->socket_gid = st->conf.socket_gid;
 	st->conf = *conf;
 	free(conf);
 	mx_log_info("configuration reloaded from %s; cache flushed", st->args.config_path);
