@@ -206,10 +206,10 @@ class Postfix:
 
     # -- lifecycle -------------------------------------------------------
     def start(self, timeout=30):
-        r = _run([POSTFIX, "-c", self.config_dir, "check"], check=False)
+        r = _run([POSTFIX, "-c", self.config_dir, "start"], check=False)
         if r.returncode != 0:
-            raise PostfixError(f"postfix check ({self.config_dir}): {r.stderr.strip()}")
-        _run([POSTFIX, "-c", self.config_dir, "start"])
+            raise PostfixError(f"postfix -c {self.config_dir} start: {r.stderr.strip()}\n"
+                               + "\n".join(self.log_lines()[-10:]))
         self.running = True
         wait_port(self.smtp_port, timeout=timeout)
         return self
