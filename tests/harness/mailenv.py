@@ -12,35 +12,16 @@ as user postfix and must reach the MariaDB and mapd sockets in it). Sinks:
 `relay` (SMTP; relayhost, i.e. every domain that is not ours), `mbox` (LMTP;
 virtual_transport, the mailbox store) and `backend` (LMTP; the transport of
 the fixture's transport domain). mxkit-mapd is started from $MXKIT_BUILD
-(default <repo>/_build) with harness.mapd when that helper provides a
-starter, else from a config written here.
+(default <repo>/_build) by harness.mapd.
 """
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 
 from . import fixtures
 from .mariadb import MariaDB
 from .postfix import Postfix
 from .sink import Sink
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MAPD_NAMES = ("mxkit-mapd", os.path.join("postfix-maps", "mxkit-mapd"))
-
-
-def build_dir():
-    return os.environ.get("MXKIT_BUILD", os.path.join(REPO, "_build"))
-
-
-def mapd_binary():
-    for n in MAPD_NAMES:
-        p = os.path.join(build_dir(), n)
-        if os.access(p, os.X_OK):
-            return p
-    raise FileNotFoundError(f"mxkit-mapd not built in {build_dir()} (set MXKIT_BUILD)")
 
 
 def postfix_main(maps, sinks, extra=None):
@@ -68,9 +49,8 @@ class MailEnv:
         self.dir = tempfile.mkdtemp(prefix=f"mxkit-{name}-", dir=tempfile.gettempdir())
         os.chmod(self.dir, 0o755)
         self.db = None
-        self.mapd = None          # subprocess.Popen or harness.mapd object
-        self.mapd_socket = os.path.join(self.dir, "mapd", "mapd.sock")
-        self.mapd_log = os.path.join(self.dir, "mapd", "mapd.log")
+        self.mapd = None          # harness.mapd.Mapd
+        self.mapd_socket = None
         self.sinks = []
         self.relay = self.mbox = self.backend = None
         self.instances = []
@@ -90,48 +70,22 @@ class MailEnv:
         self.backend = Sink("lmtp", "backend").start()
         self.sinks = [self.relay, self.mbox, self.backend]
 
-    def start_mapd(self, cache_ttl=60, negative_ttl=10, workers=4, timeout=15):
-        """Start mxkit-mapd on a unix socket inside the env directory."""
-        mapd_dir = os.path.dirname(self.mapd_socket)
-        os.makedirs(mapd_dir, mode=0o755, exist_ok=True)
-        conf = os.path.join(mapd_dir, "mxkit.conf")
-        with open(conf, "w") as f:
-            f.write(self.db.write_client_config(conf))
-            f.write(f'mapd = {{ listen = [ "unix:{self.mapd_socket}" ]; '
-                    f'recipient_delimiter = "+"; cache_ttl = {cache_ttl}; '
-                    f'negative_ttl = {negative_ttl}; workers = {workers}; '
-                    f'socket_mode = "0666"; user = "root"; log_file = "{self.mapd_log}"; '
-                    f'log_level = "info"; }};\n')
-        self.mapd_conf = conf
-        self.mapd = subprocess.Popen([mapd_binary(), "-f", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.mapd_log + ".stderr", "w"))
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(self.mapd_socket):
-            if self.mapd.poll() is not None:
-                raise RuntimeError(f"mxkit-mapd exited {self.mapd.returncode}: {self.mapd_stderr()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"mxkit-mapd did not create {self.mapd_socket}")
-            time.sleep(0.05)
+    def start_mapd(self, **settings):
+        """Start mxkit-mapd (harness.mapd) on a unix socket in the env directory;
+        settings go to its `mapd` section (cache_ttl, negative_ttl, ...)."""
+        from .mapd import Mapd
+        self.mapd = Mapd(self.dir, self.db, recipient_delimiter="+", socket_mode="0666",
+                         **settings)
+        self.mapd.start()
+        self.mapd_socket = self.mapd.socket
         return self.mapd
 
-    def mapd_stderr(self):
-        try:
-            with open(self.mapd_log + ".stderr") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
-
     def stop_mapd(self):
-        if self.mapd is None:
-            return
-        if self.mapd.poll() is None:
-            self.mapd.send_signal(signal.SIGTERM)
-            try:
-                self.mapd.wait(10)
-            except subprocess.TimeoutExpired:
-                self.mapd.kill()
-                self.mapd.wait()
-        self.mapd = None
+        if self.mapd is not None:
+            rc = self.mapd.stop()
+            self.mapd = None
+            return rc
+        return None
 
     # -- maps ------------------------------------------------------------
     def mysql_maps(self, proxy=False):
