@@ -35,7 +35,10 @@ struct mx_address {
 
 /* Parse `len` bytes of `in` (which need not be NUL-terminated). An
  * embedded NUL, a missing '@', an empty or over-long part, or any byte
- * outside the grammar fails with a reason in err. Returns 0 or -1. */
+ * outside the grammar fails with a reason in err. Address literals are
+ * "[IPv4]" and "[IPv6:...]" as inet_pton() reads them (so no leading
+ * zeros in IPv4 parts); general literals "[tag:...]" are refused. The
+ * domain must not end in '.'. Returns 0 or -1. */
 int mx_address_parse(const char *in, size_t len, unsigned flags,
 		     struct mx_address *out, struct mx_err *err);
 
@@ -54,10 +57,11 @@ int mx_address_normalize(const char *in, size_t len, unsigned flags,
 /* Where Postfix would split an address extension off this local part
  * (internal form), following its split_addr(): the first byte of any
  * delimiter in `delimiters`, but never for "postmaster", "mailer-daemon"
- * or "double-bounce" (any case), never for "owner-*" or "*-request" when
- * '-' is a delimiter, and never when the base would be empty or the
- * delimiter is the last byte. Returns the base length, or `len` when the
- * local part is not split. */
+ * or "double-bounce" (any case), never for "owner-*" or (local parts
+ * longer than 8 bytes) "*-request" when '-' is a delimiter, and never
+ * when the base would be empty. Like Postfix, a delimiter as the last
+ * byte does split ("a+" gives base "a" and an empty extension). Returns
+ * the base length, or `len` when the local part is not split. */
 size_t mx_address_extension_at(const char *local, size_t len, const char *delimiters);
 
 /* True if `domain` (len bytes) is a syntactically valid domain name

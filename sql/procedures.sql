@@ -455,12 +455,14 @@ END//
 -- Aliases
 -- ---------------------------------------------------------------------
 
--- add_alias(source, destinations): deliver mail for source ('local@domain'
--- or the catch-all '@domain', in an existing domain) to one address or a
--- comma separated list, local or remote. All rows or none are added.
-CREATE OR REPLACE PROCEDURE add_alias(
+-- mxkit_alias_change(proc, source, destinations, add): the shared body of
+-- add_alias (add = 1: every pair must be new) and remove_alias (add = 0:
+-- every pair must exist). All rows change or none.
+CREATE OR REPLACE PROCEDURE mxkit_alias_change(
+	p_proc VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
 	p_source VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-	p_destinations VARCHAR(8192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+	p_destinations VARCHAR(8192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_add TINYINT)
 	MODIFIES SQL DATA
 BEGIN
 	DECLARE v_src VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
@@ -470,20 +472,36 @@ BEGIN
 	DECLARE v_n INT;
 	DECLARE v_i INT DEFAULT 1;
 	DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
-	CALL mxkit_destinations('add_alias', p_destinations, v_dests);
+	CALL mxkit_destinations(p_proc, p_destinations, v_dests);
 	SET v_n = mxkit_list_count(v_dests);
 	START TRANSACTION;
-	CALL mxkit_alias_source('add_alias', p_source, v_src, v_domain_id);
+	CALL mxkit_alias_source(p_proc, p_source, v_src, v_domain_id);
 	WHILE v_i <= v_n DO
 		SET v_dest = mxkit_list_item(v_dests, v_i);
-		IF EXISTS (SELECT 1 FROM aliases a WHERE a.source = v_src AND a.destination = v_dest) THEN
-			CALL mxkit_fail('add_alias', CONCAT('alias ', v_src, ' -> ', v_dest, ' already exists'));
+		IF p_add THEN
+			IF EXISTS (SELECT 1 FROM aliases a WHERE a.source = v_src AND a.destination = v_dest) THEN
+				CALL mxkit_fail(p_proc, CONCAT('alias ', v_src, ' -> ', v_dest, ' already exists'));
+			END IF;
+			INSERT INTO aliases (domain_id, source, destination) VALUES (v_domain_id, v_src, v_dest);
+		ELSE
+			DELETE FROM aliases WHERE source = v_src AND destination = v_dest;
+			IF ROW_COUNT() = 0 THEN
+				CALL mxkit_fail(p_proc, CONCAT('there is no alias ', v_src, ' -> ', v_dest));
+			END IF;
 		END IF;
-		INSERT INTO aliases (domain_id, source, destination) VALUES (v_domain_id, v_src, v_dest);
 		SET v_i = v_i + 1;
 	END WHILE;
 	COMMIT;
 END//
+
+-- add_alias(source, destinations): deliver mail for source ('local@domain'
+-- or the catch-all '@domain', in an existing domain) to one address or a
+-- comma separated list, local or remote. All rows or none are added.
+CREATE OR REPLACE PROCEDURE add_alias(
+	p_source VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_destinations VARCHAR(8192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+	MODIFIES SQL DATA
+CALL mxkit_alias_change('add_alias', p_source, p_destinations, 1)//
 
 -- remove_alias(source, destinations): remove the rows source -> each
 -- destination (one address or a comma separated list). Every row must
@@ -492,27 +510,6 @@ CREATE OR REPLACE PROCEDURE remove_alias(
 	p_source VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
 	p_destinations VARCHAR(8192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
 	MODIFIES SQL DATA
-BEGIN
-	DECLARE v_src VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-	DECLARE v_dests VARCHAR(8192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-	DECLARE v_dest VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-	DECLARE v_domain_id INT UNSIGNED;
-	DECLARE v_n INT;
-	DECLARE v_i INT DEFAULT 1;
-	DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
-	CALL mxkit_destinations('remove_alias', p_destinations, v_dests);
-	SET v_n = mxkit_list_count(v_dests);
-	START TRANSACTION;
-	CALL mxkit_alias_source('remove_alias', p_source, v_src, v_domain_id);
-	WHILE v_i <= v_n DO
-		SET v_dest = mxkit_list_item(v_dests, v_i);
-		DELETE FROM aliases WHERE source = v_src AND destination = v_dest;
-		IF ROW_COUNT() = 0 THEN
-			CALL mxkit_fail('remove_alias', CONCAT('there is no alias ', v_src, ' -> ', v_dest));
-		END IF;
-		SET v_i = v_i + 1;
-	END WHILE;
-	COMMIT;
-END//
+CALL mxkit_alias_change('remove_alias', p_source, p_destinations, 0)//
 
 DELIMITER ;
