@@ -110,7 +110,7 @@ class MailEnv:
         for m in fixtures.MAPS:
             path = os.path.join(cfdir, f"{m}.cf")
             with open(path, "w") as f:
-                f.write(fixtures.mysql_cf(self.db, m))
+                f.write(fixtures.mysql_table_cf(self.db, m))
             os.chmod(path, 0o640)
             shutil.chown(path, "root", "postfix")
             self.map_cf[m] = path
