@@ -23,6 +23,7 @@ It must run as root (mail_owner postfix, setgid_group postdrop).
 """
 import json
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -295,7 +296,7 @@ class Postfix:
             return ""
 
     def log_lines(self, pattern=None):
-        import re
+        """Lines of the maillog, all or those matching a regular expression."""
         lines = self.log().splitlines()
         if pattern is None:
             return lines

@@ -10,7 +10,6 @@ import smtplib
 import time
 
 PROBE_DOMAIN = "probe.test"
-_QUEUE_ID = re.compile(r"\b[0-9A-F]{6,}\b")
 
 
 def probe_tag(instance, index):

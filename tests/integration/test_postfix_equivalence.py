@@ -27,7 +27,6 @@ import collections
 import pytest
 
 from harness import fixtures
-from harness.postfix import Postfix
 from harness.probes import outcomes, reply_class, send_probes, settle
 from harness.mailenv import MailEnv
 
