@@ -172,6 +172,20 @@ def test_maps_through_postmap(mapd):
                 assert (rc, out) == (1, ""), (name, key, tcp)
 
 
+def test_extension_keeps_the_case_it_was_sent_in(mapd):
+    """Lookups ignore case, but the re-appended extension is the client's own
+    (Postfix's cleanup sends keys unfolded, and mysql: tables propagate the
+    extension as written): also when the answer comes from the cache under
+    another spelling of the same key."""
+    with mapd.client() as c:
+        assert c.lookup("alias", "info+News@example.test") == \
+            ("OK", "alice+News@example.test,bob+News@example.test")
+        assert c.lookup("alias", "INFO+nEWS@EXAMPLE.TEST") == \
+            ("OK", "alice+nEWS@example.test,bob+nEWS@example.test")
+        assert c.lookup("alias", "info+news@example.test") == \
+            ("OK", "alice+news@example.test,bob+news@example.test")
+
+
 def test_pipelined_requests_answered_in_order(mapd):
     with mapd.client() as c:
         c.send_raw(netstring("domain example.test") + netstring("mailbox bob@example.test")
