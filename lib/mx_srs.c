@@ -228,6 +228,7 @@ struct srs_fields {
 	char kind;               /* '0' or '1' */
 	struct srs_span hash;
 	struct srs_span stamp;   /* SRS0 only */
+	unsigned day;            /* the stamp decoded */
 	struct srs_span host;
 	struct srs_span user;
 };
@@ -241,44 +242,45 @@ static char srs_kind(const char *l, size_t n)
 	return l[3];
 }
 
-/* The next field of s starting at *pos, up to the next '=' (which must
- * exist when `last` is false) or the end. */
-static bool next_field(const char *s, size_t n, size_t *pos, bool last, struct srs_span *f)
-{
-	const char *end = last ? NULL : memchr(s + *pos, SRS_FIELD_SEP, n - *pos);
-	size_t stop = last ? n : end != NULL ? (size_t)(end - s) : n;
-
-	f->p = s + *pos;
-	f->len = stop - *pos;
-	*pos = stop < n ? stop + 1 : n;
-	return (last || end != NULL) && f->len > 0;
-}
-
-/* Split an internal SRS local part into its fields; -1 names the field. */
-static int srs_split(const char *l, size_t n, struct srs_fields *f, struct mx_err *err)
+/* Split an internal SRS local part into its '='-separated fields (the
+ * last takes the rest); -1 names the first field missing or empty. */
+static int split_fields(const char *l, size_t n, const char *kind, const char *const *names,
+			struct srs_span *const *fields, size_t count, struct mx_err *err)
 {
 	size_t pos = SRS_TAG_LEN + 1;
+
+	for (size_t i = 0; i < count; i++) {
+		const char *eq = i + 1 < count ? memchr(l + pos, SRS_FIELD_SEP, n - pos) : NULL;
+		size_t stop = eq != NULL ? (size_t)(eq - l) : n;
+		if (i + 1 < count && eq == NULL)
+			return mx_err_set(err, "%s address has no %s", kind,
+					  pos < n ? names[i + 1] : names[i]);
+		if (stop == pos)
+			return mx_err_set(err, "%s address has an empty %s", kind, names[i]);
+		fields[i]->p = l + pos;
+		fields[i]->len = stop - pos;
+		pos = stop + 1;
+	}
+	return 0;
+}
+
+/* Split an internal SRS local part into its fields and check the
+ * syntax of the timestamp; -1 names what is wrong. */
+static int srs_split(const char *l, size_t n, struct srs_fields *f, struct mx_err *err)
+{
+	static const char *const names0[] = { "hash", "timestamp", "domain", "local part" };
+	static const char *const names1[] = { "hash", "first-hop domain", "SRS0 part" };
 
 	memset(f, 0, sizeof(*f));
 	f->kind = srs_kind(l, n);
 	if (f->kind == '0') {
-		if (!next_field(l, n, &pos, false, &f->hash))
-			return mx_err_set(err, "SRS0 address has no hash");
-		if (!next_field(l, n, &pos, false, &f->stamp))
-			return mx_err_set(err, "SRS0 address has no timestamp");
-		if (!next_field(l, n, &pos, false, &f->host))
-			return mx_err_set(err, "SRS0 address has no domain");
-		if (!next_field(l, n, &pos, true, &f->user))
-			return mx_err_set(err, "SRS0 address has no local part");
-		return 0;
+		struct srs_span *const fields[] = { &f->hash, &f->stamp, &f->host, &f->user };
+		if (split_fields(l, n, "SRS0", names0, fields, 4, err) < 0)
+			return -1;
+		return srs_stamp_decode(f->stamp, &f->day, err);
 	}
-	if (!next_field(l, n, &pos, false, &f->hash))
-		return mx_err_set(err, "SRS1 address has no hash");
-	if (!next_field(l, n, &pos, false, &f->host))
-		return mx_err_set(err, "SRS1 address has no first-hop domain");
-	if (!next_field(l, n, &pos, true, &f->user))
-		return mx_err_set(err, "SRS1 address has no SRS0 part");
-	return 0;
+	struct srs_span *const fields[] = { &f->hash, &f->host, &f->user };
+	return split_fields(l, n, "SRS1", names1, fields, 3, err);
 }
 
 /* Check hash (and, for SRS0, the timestamp) of split fields. */
@@ -295,7 +297,7 @@ static enum mx_result srs_verify(const struct mx_srs *srs, const struct srs_fiel
 	r = srs_hash_check(srs, f->hash, data, 3, err);
 	if (r != MX_FOUND)
 		return r;
-	return srs_stamp_check(srs, f->stamp, srs->now(srs->now_ctx), err);
+	return srs_stamp_check(srs, f->day, srs->now(srs->now_ctx), err);
 }
 
 /* Append to a bounded build buffer. */
@@ -383,7 +385,7 @@ static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender
 	return r;
 }
 
-enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size_t len,
+static enum mx_result forward(const struct mx_srs *srs, const char *sender, size_t len,
 			      char *out, size_t size, struct mx_err *err)
 {
 	struct mx_address a;
@@ -503,7 +505,6 @@ static enum mx_result reverse_srs0(const struct srs_fields *f, char *out, size_t
 	if (address_write(f->user.p, f->user.len, f->host.p, f->host.len, out, size, NULL, NULL)
 	    == MX_FOUND && result_valid(out))
 		return MX_FOUND;
-	out[0] = '\0';
 	return srs_fail(MX_PERM, err, "SRS0 address does not decode to a valid address");
 }
 
@@ -542,7 +543,7 @@ static enum mx_result reverse_keyed(const struct mx_srs *srs, struct srs_span us
 	return MX_FOUND;
 }
 
-enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
+static enum mx_result reverse(const struct mx_srs *srs, const char *addr, size_t len,
 			      char *out, size_t size, struct mx_err *err)
 {
 	char local[SRS_INTERNAL_MAX + 1];
@@ -553,7 +554,6 @@ enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t
 
 	if (size == 0)
 		return srs_fail(MX_PERM, err, "no room for the reversed address");
-	out[0] = '\0';
 	if (memchr(addr, '\0', len) != NULL)
 		return srs_fail(MX_PERM, err, "NUL byte in SRS address");
 	n = reverse_local(addr, len, local, sizeof(local), err);
@@ -576,9 +576,29 @@ enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t
 	memcpy(srs0 + SRS_TAG_LEN, f.user.p, f.user.len);
 	r = address_write(srs0, SRS_TAG_LEN + f.user.len, f.host.p, f.host.len, out, size,
 			  NULL, err);
-	if (r == MX_FOUND && !result_valid(out)) {
-		out[0] = '\0';
+	if (r == MX_FOUND && !result_valid(out))
 		return srs_fail(MX_PERM, err, "SRS1 address does not decode to a valid address");
-	}
+	return r;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size_t len,
+			      char *out, size_t size, struct mx_err *err)
+{
+	enum mx_result r = forward(srs, sender, len, out, size, err);
+
+	if (r != MX_FOUND && size > 0)
+		out[0] = '\0';  /* never a partial address */
+	return r;
+}
+
+enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
+			      char *out, size_t size, struct mx_err *err)
+{
+	enum mx_result r = reverse(srs, addr, len, out, size, err);
+
+	if (r != MX_FOUND && size > 0)
+		out[0] = '\0';
 	return r;
 }

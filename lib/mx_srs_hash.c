@@ -208,13 +208,12 @@ void srs_stamp_make(time_t now, char out[SRS_STAMP_LEN + 1])
 	out[2] = '\0';
 }
 
-enum mx_result srs_stamp_check(const struct mx_srs *srs, struct srs_span stamp,
-			       time_t now, struct mx_err *err)
+int srs_stamp_decode(struct srs_span stamp, unsigned *day_r, struct mx_err *err)
 {
-	unsigned then = 0, today, age;
+	unsigned day = 0;
 
 	if (stamp.len != SRS_STAMP_LEN)
-		return srs_fail(MX_PERM, err, "SRS timestamp has %zu characters, not %d",
+		return mx_err_set(err, "SRS timestamp has %zu characters, not %d",
 				  stamp.len, SRS_STAMP_LEN);
 	for (size_t i = 0; i < SRS_STAMP_LEN; i++) {
 		unsigned char c = (unsigned char)stamp.p[i];
@@ -223,21 +222,30 @@ enum mx_result srs_stamp_check(const struct mx_srs *srs, struct srs_span stamp,
 			c = (unsigned char)(c - 'a' + 'A');
 		pos = c != '\0' ? strchr(b32_chars, c) : NULL;
 		if (pos == NULL)
-			return srs_fail(MX_PERM, err, "SRS timestamp has a byte 0x%02x outside base32",
+			return mx_err_set(err, "SRS timestamp has a byte 0x%02x outside base32",
 					  (unsigned char)stamp.p[i]);
-		then = then << 5 | (unsigned)(pos - b32_chars);
+		day = day << 5 | (unsigned)(pos - b32_chars);
 	}
+	*day_r = day;
+	return 0;
+}
+
+enum mx_result srs_stamp_check(const struct mx_srs *srs, unsigned day, time_t now,
+			       struct mx_err *err)
+{
+	unsigned today, age;
+
 	today = (unsigned)((now > 0 ? (unsigned long long)now / SRS_DAY : 0) % SRS_STAMP_SLOTS);
-	age = (today + SRS_STAMP_SLOTS - then) % SRS_STAMP_SLOTS;
+	age = (today + SRS_STAMP_SLOTS - day % SRS_STAMP_SLOTS) % SRS_STAMP_SLOTS;
 	if (age <= srs->max_age_days)
 		return MX_FOUND;
 	if (SRS_STAMP_SLOTS - age <= MX_SRS_FUTURE_GRACE_DAYS)
 		return MX_FOUND;
 	if (SRS_STAMP_SLOTS - age < SRS_STAMP_SLOTS / 2)
 		return srs_fail(MX_PERM, err, "SRS timestamp is %u days in the future (at most %d accepted)",
-				  SRS_STAMP_SLOTS - age, MX_SRS_FUTURE_GRACE_DAYS);
+				SRS_STAMP_SLOTS - age, MX_SRS_FUTURE_GRACE_DAYS);
 	return srs_fail(MX_PERM, err, "SRS timestamp expired: %u days old, at most %u accepted",
-			  age, srs->max_age_days);
+			age, srs->max_age_days);
 }
 
 enum mx_result srs_key_make(const char *data, size_t len, char *out, struct mx_err *err)

@@ -59,10 +59,15 @@ enum mx_result srs_hash_check(const struct mx_srs *srs, struct srs_span hash,
 /* The 2-character base32 day stamp of `now`. */
 void srs_stamp_make(time_t now, char out[SRS_STAMP_LEN + 1]);
 
-/* Check a stamp against `now`: MX_FOUND when at most max_age_days old
- * (or at most MX_SRS_FUTURE_GRACE_DAYS ahead), MX_PERM otherwise. */
-enum mx_result srs_stamp_check(const struct mx_srs *srs, struct srs_span stamp,
-			       time_t now, struct mx_err *err);
+/* Decode a 2-character base32 stamp (any case) into its day number
+ * modulo 1024; -1 with a reason when it is malformed. */
+int srs_stamp_decode(struct srs_span stamp, unsigned *day_r, struct mx_err *err);
+
+/* Check a decoded stamp against `now`: MX_FOUND when at most
+ * max_age_days old (or at most MX_SRS_FUTURE_GRACE_DAYS ahead),
+ * MX_PERM otherwise. */
+enum mx_result srs_stamp_check(const struct mx_srs *srs, unsigned day, time_t now,
+			       struct mx_err *err);
 
 /* base32hex (RFC 4648) of SHA-1(data): the key of a stored sender.
  * out holds MX_SRS_KEY_LEN + 1 bytes. MX_FOUND or MX_TEMP. */
