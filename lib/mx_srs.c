@@ -319,6 +319,25 @@ static void build_char(struct build *b, char c)
 	build_add(b, &c, 1);
 }
 
+/* The first forwarder's SRS0 address an SRS1 reverses to; PERM when it
+ * would not be a valid address. */
+static enum mx_result srs1_target(const struct srs_fields *f, char *out, size_t size,
+				  struct mx_err *err)
+{
+	char srs0[SRS_INTERNAL_MAX + 1];
+	enum mx_result r;
+
+	if (SRS_TAG_LEN + f->user.len > SRS_INTERNAL_MAX)
+		return srs_fail(MX_PERM, err, "SRS1 address is too long");
+	memcpy(srs0, "SRS0", SRS_TAG_LEN);
+	memcpy(srs0 + SRS_TAG_LEN, f->user.p, f->user.len);
+	r = address_write(srs0, SRS_TAG_LEN + f->user.len, f->host.p, f->host.len, out, size,
+			  NULL, err);
+	if (r == MX_FOUND && !result_valid(out))
+		return srs_fail(MX_PERM, err, "SRS1 address does not decode to a valid address");
+	return r;
+}
+
 /* ---- forward -------------------------------------------------------------- */
 
 /* SRS0 with the day stamp of now, or SRS1 (stamp.len == 0), of host and
@@ -389,7 +408,7 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 			      char *out, size_t size, struct mx_err *err)
 {
 	struct mx_address a;
-	char ext[MX_SRS_ADDRESS_SIZE];
+	char ext[MX_SRS_ADDRESS_SIZE], first_hop[MX_SRS_ADDRESS_SIZE];
 	char stamp_buf[SRS_STAMP_LEN + 1];
 	struct srs_span stamp = { stamp_buf, SRS_STAMP_LEN };
 	struct srs_span host, user;
@@ -422,8 +441,11 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 	ext_local = (size_t)n - 1 - a.domain_len;
 	srs_stamp_make(srs->now(srs->now_ctx), stamp_buf);
 
-	if (kind == '1' && srs_split(a.local, a.local_len, &f, NULL) == 0) {
-		/* Another forwarder's SRS1: keep its first hop, sign again. */
+	if (kind == '1' && srs_split(a.local, a.local_len, &f, NULL) == 0 &&
+	    srs1_target(&f, first_hop, sizeof(first_hop), NULL) == MX_FOUND) {
+		/* Another forwarder's SRS1: keep its first hop, sign again.
+		 * One that would not reverse to a valid address is wrapped
+		 * as a plain sender instead. */
 		host = f.host;
 		user = f.user;
 	} else if (kind == '0') {
@@ -547,7 +569,6 @@ static enum mx_result reverse(const struct mx_srs *srs, const char *addr, size_t
 			      char *out, size_t size, struct mx_err *err)
 {
 	char local[SRS_INTERNAL_MAX + 1];
-	char srs0[SRS_INTERNAL_MAX + 1];
 	struct srs_fields f;
 	enum mx_result r;
 	long n;
@@ -569,16 +590,7 @@ static enum mx_result reverse(const struct mx_srs *srs, const char *addr, size_t
 	if (f.kind == '0')
 		return is_key(f.host, f.user) ? reverse_keyed(srs, f.user, out, size, err)
 					      : reverse_srs0(&f, out, size, err);
-	/* SRS1: back to the first forwarder's SRS0 address. */
-	if (SRS_TAG_LEN + f.user.len > SRS_INTERNAL_MAX)
-		return srs_fail(MX_PERM, err, "SRS1 address is too long");
-	memcpy(srs0, "SRS0", SRS_TAG_LEN);
-	memcpy(srs0 + SRS_TAG_LEN, f.user.p, f.user.len);
-	r = address_write(srs0, SRS_TAG_LEN + f.user.len, f.host.p, f.host.len, out, size,
-			  NULL, err);
-	if (r == MX_FOUND && !result_valid(out))
-		return srs_fail(MX_PERM, err, "SRS1 address does not decode to a valid address");
-	return r;
+	return srs1_target(&f, out, size, err);
 }
 
 /* ---- entry points ---------------------------------------------------------- */

@@ -116,6 +116,8 @@ static const struct rewrite_case forward_cases[] = {
 	  "SRS0=5JPy=JL=b\xc3\xbc" "cher.example=us\xc3\xa9r@" DOMAIN },
 	/* A malformed SRS1 (PostSRSd refuses it) is wrapped as a plain sender. */
 	{ "SRS1=abcd@fwd2.example", MX_FOUND, "SRS0=FJe2=JL=fwd2.example=SRS1=abcd@" DOMAIN },
+	/* So is an SRS1 whose first hop is no domain (found by fuzz_srs). */
+	{ "SRS1=ab-=ab-=m=bob@fwd2.example", MX_FOUND, "SRS0=CFig=JL=fwd2.example=SRS1=ab-=ab-=m=bob@" DOMAIN },
 	/* Exactly 64 octets of local part still fit. */
 	{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@example.org", MX_FOUND,
 	  "SRS0=lW/q=JL=example.org=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@" DOMAIN },
@@ -302,6 +304,7 @@ static const struct rewrite_case reverse_cases[] = {
 	{ "SRS1=x2Vm=fwd.example=@" DOMAIN, MX_PERM, "SRS1 address has an empty SRS0 part" },
 	{ "SRS1=x2Vn=fwd.example==abcd=AB=orig.com=bob@" DOMAIN, MX_PERM, "does not match" },
 	{ "SRS1=x2Vm=fwd.example==abcd=AB=orig.com=bot@" DOMAIN, MX_PERM, "does not match" },
+	{ "SRS1=OeLh=ab-==m=bob@" DOMAIN, MX_PERM, "SRS1 address does not decode to a valid address" },
 };
 
 START_TEST(test_reverse_table)
