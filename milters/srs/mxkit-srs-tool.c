@@ -128,10 +128,14 @@ static int load_settings(const struct tool_options *o, struct mx_srs_settings *s
 	if (o->config != NULL || o->domain == NULL || o->secrets_file == NULL) {
 		const char *path = o->config != NULL ? o->config : MX_CONFIG_DEFAULT;
 		config_init(&cfg);
+		/* Every message names the file (and line) already. */
 		if (mx_config_load(&cfg, path, err) < 0 ||
-		    mx_config_section(&cfg, "srs", &section, err) < 0 ||
-		    mx_srs_config_read(section, set, err) < 0)
-			ret = mx_err_prefix(err, "%s: ", path);
+		    mx_config_section(&cfg, "srs", &section, err) < 0)
+			ret = -1;
+		else if (section == NULL)
+			ret = mx_err_set(err, "%s: no 'srs' section", path);
+		else
+			ret = mx_srs_config_read(section, set, err);
 		config_destroy(&cfg);
 		if (ret < 0)
 			return -1;
