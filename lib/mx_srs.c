@@ -373,6 +373,19 @@ static enum mx_result srs_compose(const struct mx_srs *srs, char kind, struct sr
 	return MX_FOUND;
 }
 
+/* True if host and user are those of a keyed address ("1" and a key). */
+static bool is_key(struct srs_span host, struct srs_span user)
+{
+	if (host.len != 1 || host.p[0] != MX_SRS_KEY_HOST[0] || user.len != MX_SRS_KEY_LEN)
+		return false;
+	for (size_t i = 0; i < user.len; i++) {
+		char c = user.p[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'V') || (c >= 'a' && c <= 'v')))
+			return false;
+	}
+	return true;
+}
+
 /* Keep a too-long sender in the store and write SRS0 of its key. */
 static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender,
 				    struct srs_span stamp, char *out, size_t size,
@@ -459,6 +472,10 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 		user = (struct srs_span){ ext, ext_local };
 		kind = '0';
 	}
+	/* A sender that looks like a key ("KEY@1") must not reverse to what
+	 * the store holds under KEY: it goes through the store itself. */
+	if (kind == '0' && is_key(host, user))
+		return forward_keyed(srs, ext, stamp, out, size, err);
 	r = srs_compose(srs, kind, stamp, host, user, &b, err);
 	if (r != MX_FOUND)
 		return r;
@@ -528,18 +545,6 @@ static enum mx_result reverse_srs0(const struct srs_fields *f, char *out, size_t
 	    == MX_FOUND && result_valid(out))
 		return MX_FOUND;
 	return srs_fail(MX_PERM, err, "SRS0 address does not decode to a valid address");
-}
-
-static bool is_key(struct srs_span host, struct srs_span user)
-{
-	if (host.len != 1 || host.p[0] != MX_SRS_KEY_HOST[0] || user.len != MX_SRS_KEY_LEN)
-		return false;
-	for (size_t i = 0; i < user.len; i++) {
-		char c = user.p[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'V') || (c >= 'a' && c <= 'v')))
-			return false;
-	}
-	return true;
 }
 
 static enum mx_result reverse_keyed(const struct mx_srs *srs, struct srs_span user,

@@ -135,6 +135,8 @@ static const struct rewrite_case forward_cases[] = {
 	{ "alice@exa mple.org", MX_PERM, "sender: " },
 	{ "\"unterminated@example.org", MX_PERM, "sender: " },
 	{ "<alice@example.org>", MX_PERM, "sender: " },
+	/* Looks like a keyed address: only the store can carry it. */
+	{ LONG_KEY "@1", MX_PERM, "no database" },
 	/* 65 octets of local part, and no store. */
 	{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@example.org", MX_PERM, "no database" },
 };
@@ -602,6 +604,17 @@ START_TEST(test_long_sender_store)
 	ck_assert_str_eq(out, "SRS0=YR5X=JL=1=HJCMRIKPR0FFU4SCHUACLDIIG5CEOEFU@" DOMAIN);
 	ck_assert_int_eq(rev(srs, out, back, sizeof(back), &err), MX_FOUND);
 	ck_assert_str_eq(back, "SRS0=abcd=AB=a-rather-long-original-domain.example.com=somebody.long@fwd.example");
+	/* A sender that looks like a keyed address is kept in the store too,
+	 * so that it cannot reverse to another sender's stored address (found
+	 * by fuzz_srs). */
+	mem.used = 0;
+	ck_assert_int_eq(fwd(srs, LONG_SENDER, out, sizeof(out), &err), MX_FOUND);
+	ck_assert_int_eq(fwd(srs, LONG_KEY "@1", out, sizeof(out), &err), MX_FOUND);
+	ck_assert_uint_eq(mem.used, 2);
+	ck_assert_str_eq(mem.sender[1], LONG_KEY "@1");
+	ck_assert_str_ne(out, "SRS0=owG2=JL=1=" LONG_KEY "@" DOMAIN);
+	ck_assert_int_eq(rev(srs, out, back, sizeof(back), &err), MX_FOUND);
+	ck_assert_str_eq(back, LONG_KEY "@1");
 	/* Database away: temporary, never a wrong answer. */
 	mem.fail_with = MX_TEMP;
 	ck_assert_int_eq(fwd(srs, LONG_SENDER, out, sizeof(out), &err), MX_TEMP);
