@@ -8,6 +8,7 @@
 #include "mxkit-config.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,8 @@ struct rewrite_case {
 	const char *out;   /* on MX_FOUND; else a substring of the reason */
 };
 
+/* The first POSTSRSD_ROWS rows are plain postsrsd outputs (test_threads). */
+#define POSTSRSD_ROWS 9
 static const struct rewrite_case forward_cases[] = {
 	/* Same bytes as postsrsd 1.10 wrote. */
 	{ "alice@example.org", MX_FOUND, "SRS0=+QrZ=JL=example.org=alice@" DOMAIN },
@@ -652,6 +655,45 @@ START_TEST(test_output_sizes)
 }
 END_TEST
 
+/* ---- threads ------------------------------------------------------------ */
+
+#define THREADS 4
+#define THREAD_ROUNDS 2000
+
+static void *thread_round_trips(void *arg)
+{
+	const struct mx_srs *srs = arg;
+	char out[MX_SRS_ADDRESS_SIZE], back[MX_SRS_ADDRESS_SIZE];
+	struct mx_err err;
+
+	for (int i = 0; i < THREAD_ROUNDS; i++) {
+		const struct rewrite_case *c = &forward_cases[(size_t)i % POSTSRSD_ROWS];
+		if (fwd(srs, c->in, out, sizeof(out), &err) != MX_FOUND || strcmp(out, c->out) != 0 ||
+		    rev(srs, out, back, sizeof(back), &err) != MX_FOUND)
+			return (void *)"mismatch";
+	}
+	return NULL;
+}
+
+/* One context shared by several threads, as the milter and mapd do. */
+START_TEST(test_threads)
+{
+	static const struct setup rotated = { .secrets = { SECRET, "old-secret", "older-secret" } };
+	struct test_clock clock = { T0 };
+	struct mx_srs *srs = srs_new(&rotated, &clock);
+	pthread_t t[THREADS];
+
+	for (size_t i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, thread_round_trips, srs), 0);
+	for (size_t i = 0; i < THREADS; i++) {
+		void *ret;
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_null(ret);
+	}
+	mx_srs_destroy(&srs);
+}
+END_TEST
+
 /* ---- settings and configuration ----------------------------------------- */
 
 START_TEST(test_settings_check)
@@ -831,6 +873,7 @@ int main(void)
 	tcase_add_test(tc, test_secret_rotation);
 	tcase_add_test(tc, test_long_sender_store);
 	tcase_add_test(tc, test_output_sizes);
+	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_settings_check);
 	ADD_LOOP(tc, test_config_table, config_cases);
 	tcase_add_test(tc, test_config_missing_section);
