@@ -174,7 +174,8 @@ int mx_srs_config_read(const config_setting_t *section, struct mx_srs_settings *
 	    mx_config_string(section, "domain", NULL, &domain, err) < 0 ||
 	    mx_config_uint(section, "hash_length", MX_SRS_HASH_LENGTH_DEFAULT,
 			   MX_SRS_HASH_LENGTH_MIN, MX_SRS_HASH_LENGTH_MAX, &set->hash_length, err) < 0 ||
-	    mx_config_uint(section, "hash_min", set->hash_length, MX_SRS_HASH_LENGTH_MIN,
+	    /* PostSRSd accepts 4 characters whatever it writes: so do we. */
+	    mx_config_uint(section, "hash_min", MX_SRS_HASH_LENGTH_DEFAULT, MX_SRS_HASH_LENGTH_MIN,
 			   MX_SRS_HASH_LENGTH_MAX, &set->hash_min, err) < 0 ||
 	    mx_config_seconds(section, "max_age", MX_SRS_MAX_AGE_DEFAULT, 86400,
 			      MX_SRS_MAX_AGE_MAX, &set->max_age, err) < 0 ||
