@@ -108,6 +108,10 @@ int mx_srs_create(const struct mx_srs_settings *set, struct mx_srs **srs_r,
 		return mx_err_set(err, "srs: out of memory");
 	srs->domain_len = strlen(set->domain);
 	memcpy(srs->domain, set->domain, srs->domain_len + 1);
+	for (size_t i = 0; i <= srs->domain_len; i++) {
+		char c = srs->domain[i];
+		srs->domain_lower[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
 	srs->separator = set->separator;
 	srs->hash_length = set->hash_length;
 	srs->hash_min = set->hash_min;
@@ -144,20 +148,6 @@ void mx_srs_set_store(struct mx_srs *srs, const struct mx_srs_store *store)
 }
 
 /* ---- address helpers -------------------------------------------------- */
-
-static bool ascii_caseeq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
 
 /* Parse "local@x" where local is an external-form local part. */
 static int probe_local(const char *local, size_t len, struct mx_address *a, struct mx_err *err)
@@ -236,7 +226,8 @@ struct srs_fields {
 /* "SRS0" or "SRS1" (any case) followed by one of the separators. */
 static char srs_kind(const char *l, size_t n)
 {
-	if (n < SRS_TAG_LEN + 1 || !ascii_caseeq(l, "SRS", 3) ||
+	/* c | 0x20 is 's' only for 'S' and 's', 'r' only for 'R' and 'r'. */
+	if (n < SRS_TAG_LEN + 1 || (l[0] | 0x20) != 's' || (l[1] | 0x20) != 'r' || (l[2] | 0x20) != 's' ||
 	    (l[3] != '0' && l[3] != '1') || l[4] == '\0' || strchr(SRS_SEPARATORS, l[4]) == NULL)
 		return '\0';
 	return l[3];
@@ -420,7 +411,7 @@ static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender
 static enum mx_result forward(const struct mx_srs *srs, const char *sender, size_t len,
 			      char *out, size_t size, struct mx_err *err)
 {
-	struct mx_address a;
+	struct mx_address a, lower;
 	char ext[MX_SRS_ADDRESS_SIZE], first_hop[MX_SRS_ADDRESS_SIZE];
 	char stamp_buf[SRS_STAMP_LEN + 1];
 	struct srs_span stamp = { stamp_buf, SRS_STAMP_LEN };
@@ -440,8 +431,10 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 		(void)mx_err_prefix(err, "sender: ");
 		return MX_PERM;
 	}
-	if (!srs->always_rewrite && a.domain_len == srs->domain_len &&
-	    ascii_caseeq(a.domain, srs->domain, a.domain_len))
+	lower = a;
+	mx_address_lowercase(&lower);
+	if (!srs->always_rewrite && lower.domain_len == srs->domain_len &&
+	    memcmp(lower.domain, srs->domain_lower, srs->domain_len) == 0)
 		return srs_fail(MX_NOTFOUND, err, "sender is in the SRS domain: not rewritten");
 	kind = srs_kind(a.local, a.local_len);
 	/* Like PostSRSd: an address we signed ourselves is not wrapped again. */

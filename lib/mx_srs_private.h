@@ -14,6 +14,7 @@
 
 struct mx_srs {
 	char domain[MX_DOMAIN_MAX + 1];
+	char domain_lower[MX_DOMAIN_MAX + 1];  /* to compare sender domains with */
 	size_t domain_len;
 	char separator;
 	unsigned hash_length;
