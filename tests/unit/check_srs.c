@@ -18,6 +18,7 @@
 #include "mx_config.h"
 #include "mx_srs.h"
 #include "mx_srs_config.h"
+#include "unit_run.h"
 
 #define DAY 86400
 #define T0 ((time_t)1795348800)   /* 2026-11-22 12:00 UTC, stamp "JL" */
@@ -844,15 +845,12 @@ START_TEST(test_config_missing_section)
 }
 END_TEST
 
-#define ADD_LOOP(tc, fn, table) \
-	tcase_add_loop_test(tc, fn, 0, (int)(sizeof(table) / sizeof(table[0])))
+#define ADD_LOOP(tc, fn, table) tcase_add_loop_test(tc, fn, 0, UNIT_CASES(table))
 
 int main(void)
 {
 	Suite *s = suite_create("srs");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	ADD_LOOP(tc, test_forward_table, forward_cases);
@@ -872,9 +870,5 @@ int main(void)
 	ADD_LOOP(tc, test_config_table, config_cases);
 	tcase_add_test(tc, test_config_missing_section);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }
