@@ -5,7 +5,9 @@
  *
  * Settings come from the `srs` section of mxkit.conf (-c, default
  * /etc/mxkit/mxkit.conf); -d and -s together make the file optional,
- * and every option overrides the file. For admins checking a setup and
+ * and every option overrides the file. With a file, senders too long for
+ * SRS are kept in (and looked up from) the database of its `database`
+ * section. For admins checking a setup and
  * for tests comparing mxkit with PostSRSd. Exit status: 0 rewritten (the
  * result on stdout), 1 not rewritten, 64 usage, 65 bad or forged
  * address, 75 temporary failure, 78 configuration error. */
@@ -18,9 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "mx_config.h"
+#include "mx_db.h"
 #include "mx_srs.h"
 #include "mx_srs_config.h"
+#include "mx_srs_db.h"
 
 #define EXIT_NOTREWRITTEN 1
 #define EXIT_USAGE 64      /* sysexits.h EX_USAGE */
@@ -116,9 +122,10 @@ static int parse_options(int argc, char **argv, struct tool_options *o)
 }
 
 /* Settings from the file (unless -d and -s make it unnecessary), then
- * the options on top. */
+ * the options on top. *use_db_r tells whether db holds the file's
+ * database settings. */
 static int load_settings(const struct tool_options *o, struct mx_srs_settings *set,
-			 struct mx_err *err)
+			 struct mx_db_config *db, bool *use_db_r, struct mx_err *err)
 {
 	const config_setting_t *section;
 	config_t cfg;
@@ -134,9 +141,11 @@ static int load_settings(const struct tool_options *o, struct mx_srs_settings *s
 			ret = -1;
 		else if (section == NULL)
 			ret = mx_err_set(err, "%s: no 'srs' section", path);
-		else
-			ret = mx_srs_config_read(section, set, err);
+		else if (mx_srs_config_read(section, set, err) < 0 ||
+			 mx_db_config_parse(&cfg, db, err) < 0)
+			ret = -1;
 		config_destroy(&cfg);
+		*use_db_r = ret == 0;
 		if (ret < 0)
 			return -1;
 	}
@@ -177,50 +186,22 @@ static time_t fixed_clock(void *ctx)
 	return *(const time_t *)ctx;
 }
 
-int main(int argc, char **argv)
+/* Run one command; the exit status. */
+static int rewrite(const struct mx_srs *srs, const char *cmd, const char *addr)
 {
-	struct tool_options o = { 0 };
-	static struct mx_srs_settings set;  /* 16 KiB of secrets: not on the stack */
 	char out[MX_SRS_ADDRESS_SIZE];
-	struct mx_srs *srs = NULL;
 	struct mx_err err;
 	enum mx_result r;
-	const char *cmd, *addr;
 
-	if (parse_options(argc, argv, &o) < 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (o.check_only ? optind != argc : optind + 2 != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
 	mx_err_clear(&err);
-	if (load_settings(&o, &set, &err) < 0 || mx_srs_create(&set, &srs, &err) < 0) {
-		mx_srs_settings_wipe(&set);
-		fprintf(stderr, "mxkit-srs-tool: %s\n", err.text);
-		return EXIT_CONFIG;
-	}
-	mx_srs_settings_wipe(&set);
-	if (o.check_only) {
-		mx_srs_destroy(&srs);
-		printf("mxkit-srs-tool: settings OK\n");
-		return 0;
-	}
-	if (o.clock_set)
-		mx_srs_set_clock(srs, fixed_clock, &o.clock);
-	cmd = argv[optind];
-	addr = argv[optind + 1];
 	if (strcmp(cmd, "forward") == 0) {
 		r = mx_srs_forward(srs, addr, strlen(addr), out, sizeof(out), &err);
 	} else if (strcmp(cmd, "reverse") == 0) {
 		r = mx_srs_reverse(srs, addr, strlen(addr), out, sizeof(out), &err);
 	} else {
-		mx_srs_destroy(&srs);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	mx_srs_destroy(&srs);
 	switch (r) {
 	case MX_FOUND:
 		printf("%s\n", out);
@@ -236,4 +217,50 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "mxkit-srs-tool: %s\n", err.text);
 	return EXIT_DATAERR;
+}
+
+int main(int argc, char **argv)
+{
+	struct tool_options o = { 0 };
+	static struct mx_srs_settings set;  /* 16 KiB of secrets: not on the stack */
+	struct mx_db_config db = { 0 };
+	struct mx_db_pool *pool = NULL;
+	struct mx_srs_store store;
+	struct mx_srs *srs = NULL;
+	struct mx_err err;
+	bool use_db = false;
+	int status;
+
+	if (parse_options(argc, argv, &o) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.check_only ? optind != argc : optind + 2 != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	mx_err_clear(&err);
+	if (load_settings(&o, &set, &db, &use_db, &err) < 0 || mx_srs_create(&set, &srs, &err) < 0 ||
+	    (use_db && (pool = mx_db_pool_new(&db, &err)) == NULL)) {
+		mx_srs_settings_wipe(&set);
+		OPENSSL_cleanse(&db, sizeof(db));
+		mx_srs_destroy(&srs);
+		fprintf(stderr, "mxkit-srs-tool: %s\n", err.text);
+		return EXIT_CONFIG;
+	}
+	mx_srs_settings_wipe(&set);
+	OPENSSL_cleanse(&db, sizeof(db));
+	if (pool != NULL) {
+		mx_srs_db_store_init(&store, pool);
+		mx_srs_set_store(srs, &store);
+	}
+	if (o.clock_set)
+		mx_srs_set_clock(srs, fixed_clock, &o.clock);
+	status = o.check_only ? 0 : rewrite(srs, argv[optind], argv[optind + 1]);
+	if (o.check_only)
+		printf("mxkit-srs-tool: settings OK\n");
+	mx_srs_destroy(&srs);
+	if (pool != NULL)
+		mx_db_pool_free(pool);
+	return status;
 }
