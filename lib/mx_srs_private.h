@@ -7,6 +7,7 @@
 
 #include "mx_srs.h"
 
+#define SRS_SEPARATORS "=+-"      /* allowed after SRS0 and SRS1 */
 #define SRS_DAY 86400
 #define SRS_STAMP_LEN 2
 #define SRS_STAMP_SLOTS 1024      /* 2 base32 characters: 10 bits of days */
