@@ -59,3 +59,19 @@ def make_user():
     for user in made:
         mysql("CALL delete_user('%s')" % user.address)
         shutil.rmtree(os.path.join(VMAIL, DOMAIN, user.local), ignore_errors=True)
+
+
+@pytest.fixture
+def make_alias():
+    """Create aliases with CALL add_alias; remove them afterwards."""
+    made = []
+
+    def make(destination):
+        source = "e2e-alias-%s@%s" % (secrets.token_hex(4), DOMAIN)
+        mysql("CALL add_alias('%s', '%s')" % (source, destination))
+        made.append((source, destination))
+        return source
+
+    yield make
+    for source, destination in made:
+        mysql("CALL remove_alias('%s', '%s')" % (source, destination))

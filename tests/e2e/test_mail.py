@@ -1,8 +1,11 @@
 """End-to-end checks of the deployed host: submission, delivery, IMAPS and
 the refusals that keep it from being an open relay or a forgery tool."""
+import base64
 import imaplib
 import secrets
 import smtplib
+import socket
+import ssl
 import time
 from email.message import EmailMessage
 
@@ -166,3 +169,75 @@ def test_authenticated_user_may_relay_as_themself(make_user):
     alice = make_user("alice")
     code, text = rcpt_reply(587, alice.address, remote_address(), login=alice)
     assert code == 250, text
+
+
+def test_alias_delivers_to_its_user(make_user, make_alias):
+    alice, bob = make_user("alice"), make_user("bob")
+    alias = make_alias(bob.address)
+    token = submit(alice, alias)
+    assert token in wait_in_inbox(bob, token)
+
+
+def test_plus_extension_reaches_the_mailbox(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    token = submit(alice, bob.address.replace("@", "+lists@"))
+    assert token in wait_in_inbox(bob, token)
+
+
+def test_user_may_send_as_an_alias_that_delivers_to_them(make_user, make_alias):
+    bob = make_user("bob")
+    alias = make_alias(bob.address)
+    code, text = rcpt_reply(587, alias, remote_address(), login=bob)
+    assert code == 250, text
+
+
+def test_user_may_not_send_as_an_alias_of_someone_else(make_user, make_alias):
+    alice, bob = make_user("alice"), make_user("bob")
+    alias = make_alias(bob.address)
+    code, text = rcpt_reply(587, alias, remote_address(), login=alice)
+    assert code == 553, text
+
+
+def read_sieve_capabilities(stream):
+    """Lines of a ManageSieve capability response up to its OK line."""
+    lines = []
+    for _ in range(100):
+        line = stream.readline().decode("utf-8", "replace").rstrip("\r\n")
+        assert line, "connection closed during the capability response"
+        lines.append(line)
+        if line.startswith("OK"):
+            return lines
+    raise AssertionError("no OK after 100 capability lines")
+
+
+def test_managesieve_login_after_starttls(make_user):
+    # Dovecot counts loopback connections as secure, so from 127.0.0.1 it
+    # would offer AUTH before STARTTLS too; remote clients get it only after.
+    bob = make_user("bob")
+    with socket.create_connection((HOST, 4190), timeout=30) as sock:
+        stream = sock.makefile("rwb")
+        assert '"STARTTLS"' in read_sieve_capabilities(stream)
+        stream.write(b"STARTTLS\r\n")
+        stream.flush()
+        assert stream.readline().startswith(b"OK")
+        with tls_context().wrap_socket(sock, server_hostname=HOST) as tls:
+            stream = tls.makefile("rwb")
+            caps = read_sieve_capabilities(stream)
+            assert any(line.startswith('"SASL"') and "PLAIN" in line for line in caps), caps
+            assert any(line.startswith('"SIEVE"') for line in caps), caps
+            plain = base64.b64encode(("\0%s\0%s" % (bob.address, bob.password)).encode()).decode()
+            stream.write(('AUTHENTICATE "PLAIN" "%s"\r\n' % plain).encode())
+            stream.flush()
+            reply = stream.readline()
+            assert reply.startswith(b"OK"), reply
+            stream.write(b"LISTSCRIPTS\r\n")
+            stream.flush()
+            assert stream.readline().startswith(b"OK")
+
+
+def test_imaps_refuses_a_client_that_does_not_trust_another_certificate():
+    ctx = ssl.create_default_context()  # system CAs only: the self-signed certificate is unknown
+    if ctx.cert_store_stats()["x509_ca"] == 0:
+        pytest.fail("no system CA certificates to compare against")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        imaplib.IMAP4_SSL(HOST, 993, ssl_context=ctx, timeout=30)
