@@ -185,7 +185,7 @@ static int literal_check(const char *lit, size_t len, struct mx_err *err)
 		return mx_err_set(err, "empty address literal");
 	if (blen > LITERAL_TEXT_MAX)
 		return mx_err_set(err, "address literal is %zu octets (max %d)", blen, LITERAL_TEXT_MAX);
-	if (blen > IPV6_TAG_LEN && ascii_caseeq(body, IPV6_TAG, IPV6_TAG_LEN)) {
+	if (blen >= IPV6_TAG_LEN && ascii_caseeq(body, IPV6_TAG, IPV6_TAG_LEN)) {
 		memcpy(text, body + IPV6_TAG_LEN, blen - IPV6_TAG_LEN);
 		text[blen - IPV6_TAG_LEN] = '\0';
 		if (inet_pton(AF_INET6, text, bin) != 1)
@@ -248,10 +248,12 @@ static long dot_parse(const char *in, size_t len, size_t off, unsigned flags,
 	const char *at = memchr(in, '@', len);
 	size_t n = at != NULL ? (size_t)(at - in) : len;
 
+	size_t max = (flags & MX_ADDR_NO_LIMITS) ? sizeof(out->local) - 1 : MX_LOCAL_MAX;
+
 	if (n == 0)
 		return mx_err_set(err, "empty local part");
-	if (n > sizeof(out->local) - 1)
-		return mx_err_set(err, "local part is longer than %zu octets", sizeof(out->local) - 1);
+	if (n > max)
+		return mx_err_set(err, "local part is %zu octets (max %zu)", n, max);
 	if (!is_dot_string(in, n, flags)) {
 		/* Find the first offending byte for the message. */
 		for (size_t i = 0; i < n; i++) {

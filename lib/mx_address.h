@@ -35,7 +35,10 @@ struct mx_address {
 
 /* Parse `len` bytes of `in` (which need not be NUL-terminated). An
  * embedded NUL, a missing '@', an empty or over-long part, or any byte
- * outside the grammar fails with a reason in err. Returns 0 or -1. */
+ * outside the grammar fails with a reason in err. Address literals are
+ * "[IPv4]" and "[IPv6:...]" as inet_pton() reads them (so no leading
+ * zeros in IPv4 parts); general literals "[tag:...]" are refused. The
+ * domain must not end in '.'. Returns 0 or -1. */
 int mx_address_parse(const char *in, size_t len, unsigned flags,
 		     struct mx_address *out, struct mx_err *err);
 

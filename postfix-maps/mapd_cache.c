@@ -24,6 +24,7 @@ struct entry {
 	uint16_t key_len;
 	uint8_t map;
 	int8_t result;
+	struct mapd_ext ext;
 	char data[];                /* key, NUL, value, NUL */
 };
 
@@ -157,7 +158,8 @@ static void remove_entry(struct mapd_cache *c, struct entry **slot)
 }
 
 bool mapd_cache_get(struct mapd_cache *c, unsigned map, const char *key, size_t key_len,
-		    enum mx_result *result_r, const char **value_r, size_t *value_len_r)
+		    enum mx_result *result_r, const char **value_r, size_t *value_len_r,
+		    struct mapd_ext *ext_r)
 {
 	uint64_t h;
 	struct entry **slot, *e;
@@ -177,6 +179,8 @@ bool mapd_cache_get(struct mapd_cache *c, unsigned map, const char *key, size_t 
 	*result_r = (enum mx_result)e->result;
 	*value_r = e->data + e->key_len + 1;
 	*value_len_r = e->value_len;
+	if (ext_r != NULL)
+		*ext_r = e->ext;
 	return true;
 }
 
@@ -188,7 +192,8 @@ static void evict_oldest(struct mapd_cache *c)
 }
 
 int mapd_cache_put(struct mapd_cache *c, unsigned map, const char *key, size_t key_len,
-		   enum mx_result result, const char *value, size_t value_len, unsigned ttl)
+		   enum mx_result result, const char *value, size_t value_len,
+		   struct mapd_ext ext, unsigned ttl)
 {
 	uint64_t h;
 	struct entry **slot, *e;
@@ -208,6 +213,7 @@ int mapd_cache_put(struct mapd_cache *c, unsigned map, const char *key, size_t k
 	e->hash = h;
 	e->map = (uint8_t)map;
 	e->result = (int8_t)result;
+	e->ext = ext;
 	e->key_len = (uint16_t)key_len;
 	e->value_len = (uint32_t)value_len;
 	e->expires = c->clock() + (time_t)ttl;

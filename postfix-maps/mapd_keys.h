@@ -12,8 +12,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MAPD_KEY_MAX 1024        /* longest key we accept */
+
+/* Where the unmatched extension ("+Foo", delimiter included) sits in the
+ * key a lookup matched without it; len 0 when there is none. Offsets,
+ * not pointers, so that a cached answer applies the extension of the
+ * key as the client sent it: lookups are case-insensitive, but Postfix
+ * keeps the extension's case when it propagates it. */
+struct mapd_ext {
+	uint16_t off, len;
+};
 #define MAPD_CANDIDATES_MAX 3
 
 enum mapd_key_kind {

@@ -129,29 +129,9 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 		if (r != MX_FOUND || j.len == 0)
 			continue;
 		if (map->propagate_ext && plan.cand[i].stripped) {
-			/* Each of the n elements grows by ext_len. */
-			size_t n = 1, cap;
-			for (size_t k = 0; k < j.len; k++)
-				n += j.buf[k] == ',';
-			cap = j.len + n * plan.ext_len + 1;
-			if (cap - 1 > ctx->max_reply) {
-				answer_temp(ans, "result longer than max_reply");
-				break;
-			}
-			char *out = malloc(cap);
-			if (out == NULL) {
-				answer_temp(ans, "out of memory");
-				break;
-			}
-			long olen = mapd_keys_propagate(j.buf, j.len, plan.ext, plan.ext_len, out, cap);
-			if (olen < 0) {
-				free(out);
-				answer_temp(ans, "cannot append the address extension");
-				break;
-			}
-			free(j.buf);
-			j.buf = out;
-			j.len = (size_t)olen;
+			/* The reply re-appends it, from the key as sent (mapd_keys_propagate). */
+			ans->ext.off = (uint16_t)(plan.ext - key);
+			ans->ext.len = (uint16_t)plan.ext_len;
 		}
 		ans->result = MX_FOUND;
 		ans->value = j.buf;

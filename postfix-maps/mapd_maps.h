@@ -27,6 +27,7 @@ struct mapd_answer {
 	enum mx_result result;
 	char *value;
 	size_t value_len;
+	struct mapd_ext ext;           /* MX_FOUND by the stripped key: extension to re-append */
 	char reason[MAPD_REASON_MAX];  /* TEMP/PERM: why, for the reply and the log */
 };
 

@@ -55,8 +55,10 @@ enum mapd_request_status mapd_request_parse(const char *buf, size_t len,
 			return MAPD_REQ_PERM;
 		}
 		req->key[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+		req->key_sent[i] = (char)c;
 	}
 	req->key[klen] = '\0';
+	req->key_sent[klen] = '\0';
 	req->key_len = klen;
 	return MAPD_REQ_OK;
 }

@@ -4,7 +4,8 @@
  * bytes a connection has buffered so far: it says whether a request is
  * complete, incomplete, well-framed but invalid (answer PERM and go on),
  * or so broken that the stream cannot be resynchronised (close). It
- * never allocates and copies the key, lowercased, into the request. */
+ * never allocates and copies the key into the request, lowercased (to
+ * look up) and as sent (to re-append an extension in its own case). */
 #ifndef MAPD_REQUEST_H
 #define MAPD_REQUEST_H
 
@@ -30,6 +31,7 @@ enum mapd_request_status {
 struct mapd_request {
 	const struct mapd_map *map;
 	char key[MAPD_KEY_MAX + 1];  /* lowercased, NUL-terminated */
+	char key_sent[MAPD_KEY_MAX + 1];  /* as the client sent it, NUL-terminated */
 	size_t key_len;
 };
 

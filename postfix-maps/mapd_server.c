@@ -49,6 +49,7 @@ struct conn {
 	struct mapd_job *job;    /* lookup in flight */
 	bool dead;               /* closed while a lookup was in flight */
 	bool peer_eof;
+	bool failed;             /* no memory for a reply: close */
 	int64_t last_io_ms;
 	int64_t req_start_ms;    /* first byte of the pending request, 0 if none */
 	int64_t out_since_ms;
@@ -74,6 +75,7 @@ struct mapd_server {
 	bool draining;
 	int reserve_fd;          /* spare fd to shed connections when out of fds */
 	int64_t last_refuse_log_ms;
+	int64_t last_deadline_check_ms;
 	unsigned refused;
 };
 
@@ -301,15 +303,15 @@ static void conn_reply(struct conn *c, const char *status, const char *value, si
 
 	c->out = malloc(need + 1);
 	if (c->out == NULL) {
-		mx_log_err("out of memory for a reply");
-		c->peer_eof = true;  /* nothing sensible left to do: close */
+		mx_log_err("%s: out of memory for a reply; closing", c->peer);
+		c->failed = true;
 		return;
 	}
 	h = snprintf(c->out, need + 1, "%zu:", plen);
 	if (h < 0 || (size_t)h + plen + 1 != need) {
 		free(c->out);
 		c->out = NULL;
-		c->peer_eof = true;
+		c->failed = true;
 		return;
 	}
 	memcpy(c->out + h, status, slen);
@@ -321,22 +323,56 @@ static void conn_reply(struct conn *c, const char *status, const char *value, si
 	c->out_since_ms = now_ms();
 }
 
+/* Reply OK with value, re-appending the unmatched extension, in the case
+ * the client sent it, to every address of the value. */
+static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
+			     const char *key_sent, size_t key_len, struct mapd_ext ext,
+			     const char *value, size_t value_len)
+{
+	char safe[MX_LOG_SAFE_MAX];
+	size_t n = 1, cap;
+	char *out;
+	long olen;
+
+	if (ext.len > 0 && (size_t)ext.off + ext.len <= key_len) {
+		for (size_t k = 0; k < value_len; k++)
+			n += value[k] == ',';
+		cap = value_len + n * ext.len + 1;
+		if (cap - 1 <= s->lim.max_reply) {
+			if ((out = malloc(cap)) == NULL) {
+				conn_reply(c, "TEMP out of memory", NULL, 0);
+				return;
+			}
+			olen = mapd_keys_propagate(value, value_len, key_sent + ext.off, ext.len, out, cap);
+			if (olen >= 0)
+				conn_reply(c, "OK ", out, (size_t)olen);
+			else
+				conn_reply(c, "TEMP cannot append the address extension", NULL, 0);
+			free(out);
+			return;
+		}
+		value_len = cap - 1;  /* too long with the extension: report below */
+	}
+	if (value_len > s->lim.max_reply) {
+		mx_log_warn("%s %s: result of %zu bytes exceeds max_reply (%u): answering TEMP",
+			    map->name, mx_log_safe(safe, sizeof(safe), key_sent, key_len),
+			    value_len, s->lim.max_reply);
+		conn_reply(c, "TEMP result longer than max_reply", NULL, 0);
+		return;
+	}
+	conn_reply(c, "OK ", value, value_len);
+}
+
 static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
-			      const char *key, size_t key_len, enum mx_result r,
-			      const char *value, size_t value_len, const char *reason)
+			      const char *key, const char *key_sent, size_t key_len,
+			      enum mx_result r, const char *value, size_t value_len,
+			      struct mapd_ext ext, const char *reason)
 {
 	char safe[MX_LOG_SAFE_MAX], why[MAPD_REASON_MAX];
 
 	switch (r) {
 	case MX_FOUND:
-		if (value_len > s->lim.max_reply) {
-			mx_log_warn("%s %s: result of %zu bytes exceeds max_reply (%u): answering TEMP",
-				    map->name, mx_log_safe(safe, sizeof(safe), key, key_len),
-				    value_len, s->lim.max_reply);
-			conn_reply(c, "TEMP result longer than max_reply", NULL, 0);
-			return;
-		}
-		conn_reply(c, "OK ", value, value_len);
+		conn_reply_found(s, c, map, key_sent, key_len, ext, value, value_len);
 		return;
 	case MX_NOTFOUND:
 		conn_reply(c, "NOTFOUND ", NULL, 0);
@@ -353,6 +389,10 @@ static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struc
 /* Write what we can; false if the connection was closed. */
 static bool conn_flush(struct mapd_server *s, struct conn *c)
 {
+	if (c->failed) {
+		conn_close(s, c);
+		return false;
+	}
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->h.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -386,10 +426,12 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	enum mx_result r;
 	const char *value;
 	size_t value_len;
+	struct mapd_ext ext;
 	struct mapd_job *job;
 
-	if (mapd_cache_get(s->cache, map, req->key, req->key_len, &r, &value, &value_len)) {
-		conn_reply_answer(s, c, req->map, req->key, req->key_len, r, value, value_len, "");
+	if (mapd_cache_get(s->cache, map, req->key, req->key_len, &r, &value, &value_len, &ext)) {
+		conn_reply_answer(s, c, req->map, req->key, req->key_sent, req->key_len,
+				  r, value, value_len, ext, "");
 		return;
 	}
 	job = calloc(1, sizeof(*job));
@@ -400,6 +442,7 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	job->owner = c;
 	job->map = req->map;
 	memcpy(job->key, req->key, req->key_len + 1);
+	memcpy(job->key_sent, req->key_sent, req->key_len + 1);
 	job->key_len = req->key_len;
 	c->job = job;
 	s->inflight++;
@@ -440,7 +483,7 @@ static bool conn_process(struct mapd_server *s, struct conn *c)
 			conn_lookup(s, c, &req);
 			break;
 		}
-		if (c->out != NULL && !conn_flush(s, c))
+		if ((c->out != NULL || c->failed) && !conn_flush(s, c))
 			return false;
 	}
 	return true;
@@ -476,13 +519,19 @@ static void conn_readable(struct mapd_server *s, struct conn *c)
 
 static void conn_event(struct mapd_server *s, struct conn *c, uint32_t events)
 {
+	/* Hang-up or error: the peer can read no answer, so stop here (and
+	 * do not let a level-triggered HUP spin while a lookup is out). */
+	if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+		conn_close(s, c);
+		return;
+	}
 	if ((events & EPOLLOUT) != 0 && c->out != NULL) {
 		if (!conn_flush(s, c))
 			return;
 		if (c->out == NULL && !conn_process(s, c))
 			return;
 	}
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+	if ((events & EPOLLIN) != 0) {
 		conn_readable(s, c);
 		return;
 	}
@@ -504,15 +553,15 @@ static void jobs_done(struct mapd_server *s)
 			unsigned ttl = a->result == MX_FOUND ? s->lim.cache_ttl : s->lim.negative_ttl;
 			if (a->value_len <= s->lim.max_reply &&
 			    mapd_cache_put(s->cache, map, job->key, job->key_len, a->result,
-					   a->value, a->value_len, ttl) < 0)
+					   a->value, a->value_len, a->ext, ttl) < 0)
 				mx_log_warn("out of memory: answer not cached");
 		}
 		c->job = NULL;
 		if (c->dead) {
 			conn_free(s, c);
 		} else {
-			conn_reply_answer(s, c, job->map, job->key, job->key_len, a->result,
-					  a->value, a->value_len, a->reason);
+			conn_reply_answer(s, c, job->map, job->key, job->key_sent, job->key_len,
+					  a->result, a->value, a->value_len, a->ext, a->reason);
 			if (conn_flush(s, c) && (c->out != NULL || conn_process(s, c))) {
 				if (c->peer_eof && c->job == NULL && c->out == NULL && c->in_len == 0)
 					conn_close(s, c);
@@ -587,7 +636,10 @@ static int loop_once(struct mapd_server *s, unsigned *signals_r)
 			break;
 		}
 	}
-	check_deadlines(s);
+	if (now_ms() - s->last_deadline_check_ms >= TICK_MS) {
+		check_deadlines(s);
+		s->last_deadline_check_ms = now_ms();
+	}
 	graveyard_empty(s);
 	return 0;
 }

@@ -18,7 +18,8 @@ struct mapd_job {
 	struct mapd_job *next;
 	void *owner;                 /* the loop's connection */
 	const struct mapd_map *map;
-	char key[MAPD_KEY_MAX + 1];
+	char key[MAPD_KEY_MAX + 1];       /* lowercased */
+	char key_sent[MAPD_KEY_MAX + 1];  /* as sent */
 	size_t key_len;
 	struct mapd_answer answer;   /* filled by the worker */
 };

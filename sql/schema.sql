@@ -61,3 +61,15 @@ CREATE TABLE IF NOT EXISTS aliases (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO schema_version (version, description) VALUES (1, 'initial schema');
+
+-- Senders too long for an SRS address (migration 0002): KEY is the
+-- base32hex SHA-1 of the sender, which is kept exactly as written until
+-- expires_at (UTC). See lib/mx_srs.h and migrations/0002-srs-senders.sql.
+CREATE TABLE IF NOT EXISTS srs_senders (
+	srs_key     CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+	sender      VARCHAR(520) NOT NULL,
+	expires_at  DATETIME NOT NULL,
+	KEY srs_senders_expires (expires_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT IGNORE INTO schema_version (version, description) VALUES (2, 'srs_senders: senders too long for an SRS address');

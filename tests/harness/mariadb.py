@@ -129,7 +129,8 @@ class MariaDB:
 
     def create_mxkit_db(self):
         """Create the database and the mxkit user (select, execute and the writes
-        the daemons need), then apply the schema with the mysql CLI."""
+        the daemons need), then apply the schema and the procedures with the
+        mysql CLI."""
         self.sql(f"CREATE DATABASE IF NOT EXISTS `{self.name}` "
                  "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", database=None)
         for host in ("localhost", "127.0.0.1"):
@@ -138,6 +139,7 @@ class MariaDB:
             self.sql(f"GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON `{self.name}`.* "
                      f"TO '{self.user}'@'{host}'", database=None)
         self.apply_sql_file(os.path.join(SQL_DIR, "schema.sql"))
+        self.apply_sql_file(os.path.join(SQL_DIR, "procedures.sql"))
         return self
 
     def apply_sql_file(self, path):

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mx_address.h"
+#include "unit_run.h"
 
 #define U MX_ADDR_UTF8
 #define A MX_ADDR_ANGLE
@@ -112,6 +113,14 @@ static const struct parse_case parse_cases[] = {
 	OK("user@[IPv6:::ffff:192.0.2.1]", 0, "user", "[IPv6:::ffff:192.0.2.1]", false),
 	OK("user@[IPv6:1:2:3:4:5:6:7:8]", 0, "user", "[IPv6:1:2:3:4:5:6:7:8]", false),
 	BAD("user@[192.0.2.256]", 0, "IPv4"),
+	BAD("user@[01.2.3.4]", 0, "IPv4"),          /* inet_pton: no leading zeros */
+	BAD("user@[1.2.3.4.5]", 0, "IPv4"),
+	BAD("user@[ 1.2.3.4]", 0, "IPv4"),
+	BAD("user@[IPv6:]", 0, "IPv6"),
+	BAD("user@[IPv6:1.2.3.4]", 0, "IPv6"),
+	OK("user@[IPv6:::]", 0, "user", "[IPv6:::]", false),
+	BAD("user@[[1.2.3.4]]", 0, "IPv4"),
+	BAD("user@[1.2.3.4]]", 0, "IPv4"),
 	BAD("user@[192.0.2]", 0, "IPv4"),
 	BAD("user@[192.0.2.1", 0, "closing ']'"),
 	BAD("user@[]", 0, "empty address literal"),
@@ -225,8 +234,9 @@ static const struct limit_case limit_cases[] = {
 	{ 65, 10, 2, 0, 0, 0, "local part is 65 octets (max 64)" },
 	{ 65, 10, 2, 0, NL, 1, NULL },
 	{ 128, 10, 2, 0, NL, 1, NULL },
-	{ 129, 10, 2, 0, NL, 0, "longer than 128" },
-	{ 300, 10, 2, 0, NL, 0, "longer than 128" },
+	{ 129, 10, 2, 0, NL, 0, "local part is 129 octets (max 128)" },
+	{ 300, 10, 2, 0, NL, 0, "local part is 300 octets (max 128)" },
+	{ 300, 10, 2, 0, 0, 0, "local part is 300 octets (max 64)" },
 	{ 5, 63, 2, 0, 0, 1, NULL },
 	{ 5, 64, 2, 0, 0, 0, "64 octets (max 63)" },
 	{ 5, 63, 2, 64, 0, 0, "64 octets (max 63)" },
@@ -305,6 +315,18 @@ START_TEST(test_limit_internal_form)
 	ck_assert_ptr_nonnull(strstr(err.text, "65 octets"));
 	ck_assert_int_eq(mx_address_parse(buf, o + 2, NL, &a, &err), 0);
 	ck_assert_uint_eq(a.local_len, 65);
+	/* Beyond the buffer of the internal form, even with NO_LIMITS. */
+	o = 0;
+	buf[o++] = '"';
+	for (int i = 0; i < 129; i++)
+		buf[o++] = 'q';
+	buf[o++] = '"';
+	buf[o++] = '@';
+	buf[o++] = 'x';
+	ck_assert_int_eq(mx_address_parse(buf, o, NL, &a, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.text, "longer than 128 octets"));
+	ck_assert_int_eq(mx_address_parse(buf + 1, o - 1 - 3, NL, &a, &err), -1);
+	ck_assert_int_eq(mx_address_parse(buf, o - 4, NL, &a, &err), -1);
 }
 END_TEST
 
@@ -525,30 +547,22 @@ START_TEST(test_extension_bounds)
 }
 END_TEST
 
-#define N(t) ((int)(sizeof(t) / sizeof((t)[0])))
-
 int main(void)
 {
 	Suite *s = suite_create("address");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_loop_test(tc, test_parse_table, 0, N(parse_cases));
+	tcase_add_loop_test(tc, test_parse_table, 0, UNIT_CASES(parse_cases));
 	tcase_add_test(tc, test_parse_not_terminated);
-	tcase_add_loop_test(tc, test_limits, 0, N(limit_cases));
+	tcase_add_loop_test(tc, test_limits, 0, UNIT_CASES(limit_cases));
 	tcase_add_test(tc, test_limit_internal_form);
-	tcase_add_loop_test(tc, test_domain_table, 0, N(domain_cases));
-	tcase_add_loop_test(tc, test_format_roundtrip, 0, N(format_cases));
-	tcase_add_loop_test(tc, test_normalize, 0, N(norm_cases));
+	tcase_add_loop_test(tc, test_domain_table, 0, UNIT_CASES(domain_cases));
+	tcase_add_loop_test(tc, test_format_roundtrip, 0, UNIT_CASES(format_cases));
+	tcase_add_loop_test(tc, test_normalize, 0, UNIT_CASES(norm_cases));
 	tcase_add_test(tc, test_normalize_small_buffer);
 	tcase_add_test(tc, test_lowercase);
-	tcase_add_loop_test(tc, test_extension_table, 0, N(ext_cases));
+	tcase_add_loop_test(tc, test_extension_table, 0, UNIT_CASES(ext_cases));
 	tcase_add_test(tc, test_extension_bounds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

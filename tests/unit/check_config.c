@@ -15,6 +15,7 @@
 
 #include "mx_config.h"
 #include "mx_db.h"
+#include "unit_run.h"
 
 #define NOPEN_FTW 16
 
@@ -164,9 +165,13 @@ static const struct uint_case uint_cases[] = {
 	{ "[ 5 ]", 1, 10, 0, 0, "'n' must be an integer" },
 };
 
-START_TEST(test_uint_table)
+/* Both getters share a signature: one runner checks either. Key `n` is
+ * on line 3 of the generated file. */
+typedef int range_getter(const config_setting_t *, const char *, unsigned, unsigned, unsigned,
+			 unsigned *, struct mx_err *);
+
+static void run_range_case(const struct uint_case *c, range_getter *get, int i)
 {
-	const struct uint_case *c = &uint_cases[_i];
 	char text[256], path[PATH_MAX];
 	config_t cfg;
 	const config_setting_t *s;
@@ -181,15 +186,21 @@ START_TEST(test_uint_table)
 	ck_assert(n > 0 && (size_t)n < sizeof(text));
 	ck_assert_int_eq(load_text(&cfg, text, path, &err), 0);
 	ck_assert_int_eq(mx_config_section(&cfg, "sec", &s, &err), 0);
+	n = get(s, "n", 7, c->min, c->max, &v, &err);
 	if (c->ok) {
-		ck_assert_msg(mx_config_uint(s, "n", 7, c->min, c->max, &v, &err) == 0,
-			      "case %d: %s", _i, err.text);
+		ck_assert_msg(n == 0, "case %d: %s", i, err.text);
 		ck_assert_uint_eq(v, c->want);
 	} else {
-		ck_assert_int_eq(mx_config_uint(s, "n", 7, c->min, c->max, &v, &err), -1);
+		ck_assert_msg(n == -1, "case %d: accepted as %u", i, v);
 		assert_where(&err, path, 3, c->why);
+		ck_assert_ptr_nonnull(strstr(err.text, "'n'"));
 	}
 	config_destroy(&cfg);
+}
+
+START_TEST(test_uint_table)
+{
+	run_range_case(&uint_cases[_i], mx_config_uint, _i);
 }
 END_TEST
 
@@ -227,32 +238,7 @@ static const struct uint_case seconds_cases[] = {
 
 START_TEST(test_seconds_table)
 {
-	const struct uint_case *c = &seconds_cases[_i];
-	char text[256], path[PATH_MAX];
-	config_t cfg;
-	const config_setting_t *s;
-	struct mx_err err;
-	unsigned v = 12345;
-	int n;
-
-	if (c->value != NULL)
-		n = snprintf(text, sizeof(text), "sec = {\n  other = 1;\n  t = %s;\n};\n", c->value);
-	else
-		n = snprintf(text, sizeof(text), "sec = {\n  other = 1;\n};\n");
-	ck_assert(n > 0 && (size_t)n < sizeof(text));
-	ck_assert_int_eq(load_text(&cfg, text, path, &err), 0);
-	ck_assert_int_eq(mx_config_section(&cfg, "sec", &s, &err), 0);
-	if (c->ok) {
-		ck_assert_msg(mx_config_seconds(s, "t", 7, c->min, c->max, &v, &err) == 0,
-			      "case %d: %s", _i, err.text);
-		ck_assert_uint_eq(v, c->want);
-	} else {
-		ck_assert_msg(mx_config_seconds(s, "t", 7, c->min, c->max, &v, &err) == -1,
-			      "case %d: accepted as %u", _i, v);
-		assert_where(&err, path, 3, c->why);
-		ck_assert_ptr_nonnull(strstr(err.text, "'t'"));
-	}
-	config_destroy(&cfg);
+	run_range_case(&seconds_cases[_i], mx_config_seconds, _i);
 }
 END_TEST
 
@@ -512,15 +498,12 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path);
 }
 
-#define N(t) ((int)(sizeof(t) / sizeof((t)[0])))
-
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed, n;
+	int status, n;
 
 	n = snprintf(tmpdir, sizeof(tmpdir), "%s/mxkit-check-config-XXXXXX",
 		     base != NULL && base[0] != '\0' ? base : "/tmp");
@@ -528,24 +511,21 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	tcase_add_loop_test(tc, test_load_table, 0, N(load_cases));
+	tcase_add_loop_test(tc, test_load_table, 0, UNIT_CASES(load_cases));
 	tcase_add_test(tc, test_load_missing_and_dir);
 	tcase_add_test(tc, test_section_and_keys);
-	tcase_add_loop_test(tc, test_uint_table, 0, N(uint_cases));
-	tcase_add_loop_test(tc, test_seconds_table, 0, N(seconds_cases));
+	tcase_add_loop_test(tc, test_uint_table, 0, UNIT_CASES(uint_cases));
+	tcase_add_loop_test(tc, test_seconds_table, 0, UNIT_CASES(seconds_cases));
 	tcase_add_test(tc, test_string_bool);
-	tcase_add_loop_test(tc, test_secret_table, 0, N(secret_cases));
+	tcase_add_loop_test(tc, test_secret_table, 0, UNIT_CASES(secret_cases));
 	tcase_add_test(tc, test_secret_file_symlink);
 	tcase_add_test(tc, test_db_defaults);
-	tcase_add_loop_test(tc, test_db_table, 0, N(db_cases));
+	tcase_add_loop_test(tc, test_db_table, 0, UNIT_CASES(db_cases));
 	tcase_add_test(tc, test_db_values);
 	tcase_add_test(tc, test_db_not_a_group);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = unit_run(s);
 	if (nftw(tmpdir, remove_entry, NOPEN_FTW, FTW_DEPTH | FTW_PHYS) != 0)
 		perror(tmpdir);
-	return failed == 0 ? 0 : 1;
+	return status;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mx_log.h"
+#include "unit_run.h"
 
 #define CANARY 0x5a
 #define HOSTILE_LEN 100
@@ -158,16 +159,10 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
-	tcase_add_loop_test(tc, test_safe_table, 0, (int)(sizeof(safe_cases) / sizeof(safe_cases[0])));
+	tcase_add_loop_test(tc, test_safe_table, 0, UNIT_CASES(safe_cases));
 	tcase_add_test(tc, test_safe_zero_size);
 	tcase_add_loop_test(tc, test_safe_every_size, 0, MAX_DSTSIZE + 1);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -8,6 +8,9 @@
 
 #include "mapd_cache.h"
 
+static const struct mapd_ext NO_EXT = { 0, 0 };
+#include "unit_run.h"
+
 static time_t fake_now;
 
 static time_t fake_clock(void)
@@ -33,7 +36,7 @@ static void assert_hit(struct mapd_cache *c, unsigned map, const char *key,
 	const char *v;
 	size_t vlen;
 
-	ck_assert_msg(mapd_cache_get(c, map, key, strlen(key), &r, &v, &vlen),
+	ck_assert_msg(mapd_cache_get(c, map, key, strlen(key), &r, &v, &vlen, NULL),
 		      "miss for %u/%s", map, key);
 	ck_assert_int_eq(r, want);
 	ck_assert_uint_eq(vlen, strlen(value));
@@ -46,7 +49,7 @@ static bool miss(struct mapd_cache *c, unsigned map, const char *key)
 	const char *v;
 	size_t vlen;
 
-	return !mapd_cache_get(c, map, key, strlen(key), &r, &v, &vlen);
+	return !mapd_cache_get(c, map, key, strlen(key), &r, &v, &vlen, NULL);
 }
 
 START_TEST(test_positive_ttl)
@@ -54,7 +57,7 @@ START_TEST(test_positive_ttl)
 	struct mapd_cache *c = new_cache(10);
 
 	ck_assert(miss(c, 0, "a@b"));
-	ck_assert_int_eq(mapd_cache_put(c, 0, "a@b", 3, MX_FOUND, "x@y", 3, 60), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 0, "a@b", 3, MX_FOUND, "x@y", 3, NO_EXT, 60), 0);
 	assert_hit(c, 0, "a@b", MX_FOUND, "x@y");
 	fake_now += 59;
 	assert_hit(c, 0, "a@b", MX_FOUND, "x@y");
@@ -69,14 +72,14 @@ START_TEST(test_negative_ttl_and_zero)
 {
 	struct mapd_cache *c = new_cache(10);
 
-	ck_assert_int_eq(mapd_cache_put(c, 1, "n@b", 3, MX_NOTFOUND, NULL, 0, 10), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 1, "n@b", 3, MX_NOTFOUND, NULL, 0, NO_EXT, 10), 0);
 	assert_hit(c, 1, "n@b", MX_NOTFOUND, "");
 	fake_now += 10;
 	ck_assert(miss(c, 1, "n@b"));
 	/* ttl 0 (negative_ttl = 0) stores nothing; TEMP is never stored */
-	ck_assert_int_eq(mapd_cache_put(c, 1, "n@b", 3, MX_NOTFOUND, NULL, 0, 0), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 1, "n@b", 3, MX_NOTFOUND, NULL, 0, NO_EXT, 0), 0);
 	ck_assert(miss(c, 1, "n@b"));
-	ck_assert_int_eq(mapd_cache_put(c, 1, "t@b", 3, MX_TEMP, NULL, 0, 60), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 1, "t@b", 3, MX_TEMP, NULL, 0, NO_EXT, 60), 0);
 	ck_assert(miss(c, 1, "t@b"));
 	ck_assert_uint_eq(mapd_cache_count(c), 0);
 	mapd_cache_free(c);
@@ -87,8 +90,8 @@ START_TEST(test_map_is_part_of_key)
 {
 	struct mapd_cache *c = new_cache(10);
 
-	mapd_cache_put(c, 0, "k", 1, MX_FOUND, "zero", 4, 60);
-	mapd_cache_put(c, 1, "k", 1, MX_FOUND, "one", 3, 60);
+	mapd_cache_put(c, 0, "k", 1, MX_FOUND, "zero", 4, NO_EXT, 60);
+	mapd_cache_put(c, 1, "k", 1, MX_FOUND, "one", 3, NO_EXT, 60);
 	assert_hit(c, 0, "k", MX_FOUND, "zero");
 	assert_hit(c, 1, "k", MX_FOUND, "one");
 	ck_assert(miss(c, 2, "k"));
@@ -102,9 +105,9 @@ START_TEST(test_replace)
 {
 	struct mapd_cache *c = new_cache(10);
 
-	mapd_cache_put(c, 0, "k", 1, MX_FOUND, "old", 3, 60);
+	mapd_cache_put(c, 0, "k", 1, MX_FOUND, "old", 3, NO_EXT, 60);
 	fake_now += 50;
-	mapd_cache_put(c, 0, "k", 1, MX_NOTFOUND, NULL, 0, 30);
+	mapd_cache_put(c, 0, "k", 1, MX_NOTFOUND, NULL, 0, NO_EXT, 30);
 	ck_assert_uint_eq(mapd_cache_count(c), 1);
 	assert_hit(c, 0, "k", MX_NOTFOUND, "");
 	fake_now += 29;
@@ -123,13 +126,13 @@ START_TEST(test_eviction_bound_lru)
 
 	for (int i = 0; i < MAX; i++) {
 		int n = snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_int_eq(mapd_cache_put(c, 0, key, (size_t)n, MX_FOUND, key, (size_t)n, 60), 0);
+		ck_assert_int_eq(mapd_cache_put(c, 0, key, (size_t)n, MX_FOUND, key, (size_t)n, NO_EXT, 60), 0);
 	}
 	ck_assert_uint_eq(mapd_cache_count(c), MAX);
 	assert_hit(c, 0, "k0", MX_FOUND, "k0");  /* k0 is now the most recent */
 	for (int i = MAX; i < 3 * MAX; i++) {
 		int n = snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_int_eq(mapd_cache_put(c, 0, key, (size_t)n, MX_FOUND, key, (size_t)n, 60), 0);
+		ck_assert_int_eq(mapd_cache_put(c, 0, key, (size_t)n, MX_FOUND, key, (size_t)n, NO_EXT, 60), 0);
 		ck_assert_uint_le(mapd_cache_count(c), MAX);
 		if (i == MAX)
 			assert_hit(c, 0, "k0", MX_FOUND, "k0");  /* k1 went, not k0 */
@@ -150,18 +153,18 @@ START_TEST(test_size_zero_and_binary)
 {
 	struct mapd_cache *c = new_cache(0);
 
-	ck_assert_int_eq(mapd_cache_put(c, 0, "k", 1, MX_FOUND, "v", 1, 60), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 0, "k", 1, MX_FOUND, "v", 1, NO_EXT, 60), 0);
 	ck_assert(miss(c, 0, "k"));
 	mapd_cache_free(c);
 
 	c = new_cache(4);
-	ck_assert_int_eq(mapd_cache_put(c, 0, "a\0b", 3, MX_FOUND, "v\0w", 3, 60), 0);
+	ck_assert_int_eq(mapd_cache_put(c, 0, "a\0b", 3, MX_FOUND, "v\0w", 3, NO_EXT, 60), 0);
 	{
 		enum mx_result r;
 		const char *v;
 		size_t vlen;
-		ck_assert(!mapd_cache_get(c, 0, "a", 1, &r, &v, &vlen));
-		ck_assert(mapd_cache_get(c, 0, "a\0b", 3, &r, &v, &vlen));
+		ck_assert(!mapd_cache_get(c, 0, "a", 1, &r, &v, &vlen, NULL));
+		ck_assert(mapd_cache_get(c, 0, "a\0b", 3, &r, &v, &vlen, NULL));
 		ck_assert_uint_eq(vlen, 3);
 		ck_assert(memcmp(v, "v\0w", 3) == 0);
 	}
@@ -186,11 +189,5 @@ static Suite *cache_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cache_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(cache_suite());
 }
