@@ -157,6 +157,9 @@ int dkim_sign_data(EVP_MD_CTX *md, const struct dkim_key *key,
 	unsigned int hlen = sizeof(hash);
 	size_t max = DKIM_SIG_MAX;
 
+	/* The context may have signed with another key type before. */
+	if (EVP_MD_CTX_reset(md) != 1)
+		return ssl_fail(err, "sign context reset");
 	if (key->alg == DKIM_ALG_ED25519_SHA256) {
 		/* RFC 8463: Ed25519 (pure) signs the SHA-256 of the data. */
 		if (EVP_Digest(data, len, hash, &hlen, dkim_sha256(), NULL) != 1)

@@ -89,8 +89,9 @@ static int add_field(void *arg, const char *name, size_t nlen, const char *value
 	return dkim_msg_header(arg, name, nlen, value, vlen, err);
 }
 
-/* Sign rfc_msg with key; return the whole field ("DKIM-Signature: ..."). */
-static char *sign_rfc(const struct dkim_key *key, size_t chunk)
+/* Sign rfc_msg with keys[0..n) in one message context (as a dual-signing
+ * milter does); got[i] receives the whole field ("DKIM-Signature: ..."). */
+static void sign_rfc_n(const struct dkim_key *const *keys, size_t n, size_t chunk, char **got)
 {
 	static const char *const h_names[] = {
 		"from", "to", "subject", "date", "message-id", "from", "subject", "date",
@@ -98,33 +99,42 @@ static char *sign_rfc(const struct dkim_key *key, size_t chunk)
 	struct dkim_hlist h = { .n = 8 };
 	struct dkim_msg m;
 	struct dkim_msg_opts o = { .t = 1528637909, .need_body = { false, true } };
-	struct dkim_sig_spec spec = {
-		.key = key, .hc = DKIM_CANON_RELAXED, .bc = DKIM_CANON_RELAXED,
-		.identity = "@football.example.com", .q_tag = true, .h_spaced = true,
-		.width = 59, .h = &h,
-	};
 	struct dkim_buf out;
 	struct mx_err err;
-	size_t body, off;
-	char *s;
+	size_t body, off, i;
 
 	memcpy(h.names, h_names, sizeof(h_names));
 	ck_assert_int_eq(dkim_msg_init(&m, &err), 0);
 	ck_assert_int_eq(dkim_msg_start(&m, &o, &err), 0);
 	ck_assert_int_eq(dkim_parse_headers(rfc_msg, sizeof(rfc_msg) - 1, add_field, &m, &body, &err), 0);
 	for (off = body; off < sizeof(rfc_msg) - 1; off += chunk) {
-		size_t n = sizeof(rfc_msg) - 1 - off < chunk ? sizeof(rfc_msg) - 1 - off : chunk;
-		ck_assert_int_eq(dkim_msg_body(&m, rfc_msg + off, n, &err), 0);
+		size_t len = sizeof(rfc_msg) - 1 - off < chunk ? sizeof(rfc_msg) - 1 - off : chunk;
+		ck_assert_int_eq(dkim_msg_body(&m, rfc_msg + off, len, &err), 0);
 	}
 	ck_assert_int_eq(dkim_msg_body_end(&m, &err), 0);
 	dkim_buf_init(&out, 8192);
-	ck_assert_int_eq(dkim_buf_append_str(&out, "DKIM-Signature: ", &err), 0);
-	ck_assert_msg(dkim_msg_sign(&m, &spec, &out, &err) == 0, "sign: %s", err.text);
-	ck_assert_int_eq(dkim_buf_terminate(&out, &err), 0);
-	s = strdup(out.data);
+	for (i = 0; i < n; i++) {
+		struct dkim_sig_spec spec = {
+			.key = keys[i], .hc = DKIM_CANON_RELAXED, .bc = DKIM_CANON_RELAXED,
+			.identity = "@football.example.com", .q_tag = true, .h_spaced = true,
+			.width = 59, .h = &h,
+		};
+		dkim_buf_reset(&out);
+		ck_assert_int_eq(dkim_buf_append_str(&out, "DKIM-Signature: ", &err), 0);
+		ck_assert_msg(dkim_msg_sign(&m, &spec, &out, &err) == 0, "sign: %s", err.text);
+		ck_assert_int_eq(dkim_buf_terminate(&out, &err), 0);
+		got[i] = strdup(out.data);
+	}
 	dkim_buf_free(&out);
 	dkim_msg_free(&m);
-	return s;
+}
+
+static char *sign_rfc(const struct dkim_key *key, size_t chunk)
+{
+	char *got;
+
+	sign_rfc_n(&key, 1, chunk, &got);
+	return got;
 }
 
 START_TEST(test_rfc8463_ed25519)
@@ -158,6 +168,30 @@ START_TEST(test_rfc8463_rsa)
 	ck_assert_str_eq(got, rfc_sig_rsa);
 	free(got);
 	dkim_key_free(&key);
+}
+END_TEST
+
+/* Both signatures from one message context, in either order. */
+START_TEST(test_rfc8463_dual_one_context)
+{
+	struct dkim_key ed, rsa;
+	const struct dkim_key *order[2];
+	struct mx_err err;
+	char *got[2];
+
+	ck_assert_int_eq(dkim_key_from_pem(&ed, "football.example.com", "brisbane", rfc_ed_pem,
+					   sizeof(rfc_ed_pem) - 1, &err), 0);
+	ck_assert_int_eq(dkim_key_from_pem(&rsa, "football.example.com", "test", rfc_rsa_pem,
+					   sizeof(rfc_rsa_pem) - 1, &err), 0);
+	order[0] = _i ? &ed : &rsa;
+	order[1] = _i ? &rsa : &ed;
+	sign_rfc_n(order, 2, 4096, got);
+	ck_assert_str_eq(got[0], _i ? rfc_sig_ed : rfc_sig_rsa);
+	ck_assert_str_eq(got[1], _i ? rfc_sig_rsa : rfc_sig_ed);
+	free(got[0]);
+	free(got[1]);
+	dkim_key_free(&ed);
+	dkim_key_free(&rsa);
 }
 END_TEST
 
@@ -350,6 +384,7 @@ int main(void)
 	/* Body fed in chunks of 1..8 bytes: the signature must not change. */
 	tcase_add_loop_test(tc, test_rfc8463_ed25519, 0, 8);
 	tcase_add_loop_test(tc, test_rfc8463_rsa, 0, 8);
+	tcase_add_loop_test(tc, test_rfc8463_dual_one_context, 0, 2);
 	tcase_add_test(tc, test_rfc8463_dns_records);
 	tcase_add_test(tc, test_key_checks);
 	tcase_add_test(tc, test_key_file_permissions);
