@@ -13,30 +13,20 @@ import signal
 import subprocess
 import time
 
-import dkim
 import pytest
 
 from conftest import build_dir
+from dkim_support import dns_records, make_keys
+from dkim_support import verify as dkim_verify
 from harness.milter import (MilterClient, SMFIP_NOHELO, SMFIP_NORCPT, SMFIP_NODATA,
                             SMFIP_NOUNKNOWN)
 
 MILTER = os.path.join(build_dir(), "milters", "dkim", "mxkit-dkim")
-SIGN = os.path.join(build_dir(), "milters", "dkim", "mxkit-dkim-sign")
 
 
 def genkeys(d):
-    rsa, ed = os.path.join(d, "rsa.pem"), os.path.join(d, "ed.pem")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-                    "-out", rsa], check=True, capture_output=True)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", ed],
-                   check=True, capture_output=True)
-    os.chmod(rsa, 0o600)
-    os.chmod(ed, 0o600)
-    dns = {}
-    for spec in (f"example.org:rsa:{rsa}", f"example.org:ed:{ed}", f"single.example:s1:{ed}"):
-        out = subprocess.run([SIGN, "-k", spec, "-r"], check=True, capture_output=True).stdout
-        name, record = out.decode().strip().split(" ", 1)
-        dns[name + "."] = record
+    rsa, ed = make_keys(d)
+    dns = dns_records(f"example.org:rsa:{rsa}", f"example.org:ed:{ed}", f"single.example:s1:{ed}")
     return rsa, ed, dns
 
 
@@ -156,17 +146,7 @@ def run(env, message, auth="alice", addr="203.0.113.5", protocol=None):
 
 
 def verify(env, signed, count):
-    def dnsfunc(name, timeout=5):
-        name = name.decode() if isinstance(name, bytes) else name
-        return env["dns"].get(name, "").encode()
-
-    res = []
-    for i in range(count):
-        try:
-            res.append(dkim.DKIM(signed).verify(idx=i, dnsfunc=dnsfunc))
-        except dkim.ValidationError as e:
-            res.append(f"invalid: {e}")
-    return res
+    return dkim_verify(signed, env["dns"], count)
 
 
 def msg(from_=b"Alice <alice@example.org>", extra=b"", body=b"Hello,\r\n\r\nbye.\r\n"):
