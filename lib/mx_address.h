@@ -54,10 +54,11 @@ int mx_address_normalize(const char *in, size_t len, unsigned flags,
 /* Where Postfix would split an address extension off this local part
  * (internal form), following its split_addr(): the first byte of any
  * delimiter in `delimiters`, but never for "postmaster", "mailer-daemon"
- * or "double-bounce" (any case), never for "owner-*" or "*-request" when
- * '-' is a delimiter, and never when the base would be empty or the
- * delimiter is the last byte. Returns the base length, or `len` when the
- * local part is not split. */
+ * or "double-bounce" (any case), never for "owner-*" or (local parts
+ * longer than 8 bytes) "*-request" when '-' is a delimiter, and never
+ * when the base would be empty. Like Postfix, a delimiter as the last
+ * byte does split ("a+" gives base "a" and an empty extension). Returns
+ * the base length, or `len` when the local part is not split. */
 size_t mx_address_extension_at(const char *local, size_t len, const char *delimiters);
 
 /* True if `domain` (len bytes) is a syntactically valid domain name

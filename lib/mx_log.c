@@ -170,24 +170,31 @@ void mx_log(int prio, const char *fmt, ...)
 	pthread_mutex_unlock(&log_lock);
 }
 
+/* Bytes one source byte takes in mx_log_safe() output. */
+static size_t safe_width(unsigned char c)
+{
+	return (c < 0x20 || c >= 0x7f || c == '\\') ? 4 : 1;
+}
+
 char *mx_log_safe(char *dst, size_t dstsize, const char *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	static const char ellipsis[] = "...";
+	const size_t ell = sizeof(ellipsis) - 1;
+	size_t o = 0, full = 0, room;
 
 	if (dstsize == 0)
 		return dst;
+	/* Does the whole rendering fit? Stop counting once it cannot. */
+	for (size_t i = 0; i < len && full < dstsize; i++)
+		full += safe_width((unsigned char)src[i]);
+	/* If not, keep whole units only and leave room for the ellipsis. */
+	room = full < dstsize ? dstsize - 1 : (dstsize > ell + 1 ? dstsize - 1 - ell : 0);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
-		size_t need = (c < 0x20 || c >= 0x7f || c == '\\') ? 4 : 1;
-		if (o + need + 4 > dstsize) {
-			if (o + 4 <= dstsize) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
+		if (o + safe_width(c) > room)
 			break;
-		}
-		if (need == 4) {
+		if (safe_width(c) == 4) {
 			dst[o++] = '\\';
 			dst[o++] = 'x';
 			dst[o++] = hex[c >> 4];
@@ -196,6 +203,9 @@ char *mx_log_safe(char *dst, size_t dstsize, const char *src, size_t len)
 			dst[o++] = (char)c;
 		}
 	}
-	dst[o < dstsize ? o : dstsize - 1] = '\0';
+	if (full >= dstsize)
+		for (size_t k = 0; k < ell && o + 1 < dstsize; k++)
+			dst[o++] = '.';
+	dst[o] = '\0';
 	return dst;
 }
