@@ -2,8 +2,10 @@
 --
 -- Applied to an empty database it creates the current schema; it is
 -- safe to apply again (every statement is IF NOT EXISTS / idempotent).
--- Later changes go in migrations/NNNN-*.sql and are also folded in here;
--- tests check that both paths give the same schema.
+-- Later changes go in migrations/NNNN-*.sql and are also folded in here,
+-- together with that migration's schema_version row (INSERT IGNORE), so a
+-- fresh install starts at the newest version; tests check that both paths
+-- give the same schema (see the comment atop mxkit-db-upgrade).
 --
 -- Conventions: addresses and domain names are stored lowercase (the
 -- procedures in procedures.sql normalise them); the binary collation

@@ -1,0 +1,54 @@
+-- sql/migrations/0001-initial-schema.sql: the schema as of version 1,
+-- frozen. It is the starting point of the migration path: an empty
+-- database given this file and then every later migration in order must
+-- end up identical to one given today's schema.sql (the test
+-- tests/integration/test_sql_migrations.py checks it). Never edit it;
+-- change the schema with a new migration and fold that into schema.sql.
+CREATE TABLE IF NOT EXISTS schema_version (
+	version     INT UNSIGNED NOT NULL PRIMARY KEY,
+	description VARCHAR(255) NOT NULL,
+	applied_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS domains (
+	id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	name        VARCHAR(255) NOT NULL,
+	active      TINYINT(1) NOT NULL DEFAULT 1,
+	-- Next hop for this domain's mail in transport(5) syntax, e.g.
+	-- 'lmtp:inet:[10.0.0.5]:24' when its mailboxes live on another
+	-- backend; NULL delivers through the default virtual_transport.
+	transport   VARCHAR(255) NULL DEFAULT NULL,
+	created_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	UNIQUE KEY domains_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS users (
+	id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	domain_id   INT UNSIGNED NOT NULL,
+	address     VARCHAR(320) NOT NULL,
+	password    VARCHAR(255) NOT NULL,
+	active      TINYINT(1) NOT NULL DEFAULT 1,
+	quota_bytes BIGINT UNSIGNED NOT NULL DEFAULT 0,
+	created_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	updated_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+	UNIQUE KEY users_address (address),
+	KEY users_domain (domain_id),
+	CONSTRAINT users_domain_fk FOREIGN KEY (domain_id) REFERENCES domains (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- One row per (source, destination). source is 'local@domain' or the
+-- catch-all '@domain'; destination is one address, local or remote.
+CREATE TABLE IF NOT EXISTS aliases (
+	id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	domain_id   INT UNSIGNED NOT NULL,
+	source      VARCHAR(320) NOT NULL,
+	destination VARCHAR(320) NOT NULL,
+	active      TINYINT(1) NOT NULL DEFAULT 1,
+	created_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	UNIQUE KEY aliases_pair (source, destination),
+	KEY aliases_destination (destination),
+	KEY aliases_domain (domain_id),
+	CONSTRAINT aliases_domain_fk FOREIGN KEY (domain_id) REFERENCES domains (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT INTO schema_version (version, description) VALUES (1, 'initial schema');
