@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mx_milter.h"
 
@@ -33,7 +34,8 @@ int mx_milter_check_socket(const char *spec, struct mx_err *err)
 	return mx_err_set(err, "socket '%s': must start with unix:, local:, inet: or inet6:", spec);
 }
 
-int mx_milter_run(struct smfiDesc *desc, const char *spec, int timeout, struct mx_err *err)
+int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
+		   uid_t uid, gid_t gid, struct mx_err *err)
 {
 	const char *path = NULL;
 
@@ -51,6 +53,13 @@ int mx_milter_run(struct smfiDesc *desc, const char *spec, int timeout, struct m
 		return mx_err_set(err, "socket '%s': cannot open (in use, or directory missing?)", spec);
 	if (path != NULL && chmod(path, 0660) < 0)
 		return mx_err_set(err, "socket '%s': chmod: %s", spec, strerror(errno));
+	if (path != NULL && (uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+		return mx_err_set(err, "socket '%s': chown: %s", spec, strerror(errno));
+	return 0;
+}
+
+int mx_milter_main(struct mx_err *err)
+{
 	if (smfi_main() != MI_SUCCESS)
 		return mx_err_set(err, "smfi_main failed");
 	return 0;

@@ -8,6 +8,8 @@
 #ifndef MX_MILTER_H
 #define MX_MILTER_H
 
+#include <sys/types.h>
+
 #include <libmilter/mfapi.h>
 
 #include "mx_error.h"
@@ -17,9 +19,16 @@
 /* Is spec a socket specification we accept? Returns 0 or -1 with why. */
 int mx_milter_check_socket(const char *spec, struct mx_err *err);
 
-/* Register desc, open spec, and serve. timeout is libmilter's read/write
- * timeout in seconds. Returns 0 after a clean stop, -1 with err. */
-int mx_milter_run(struct smfiDesc *desc, const char *spec, int timeout, struct mx_err *err);
+/* Register desc and open spec (while still root: the socket may live
+ * in a directory only root can write). A unix socket is given mode 0660
+ * and, when uid/gid are not -1, that owner. timeout is libmilter's
+ * read/write timeout in seconds. Returns 0 or -1 with err. */
+int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
+		   uid_t uid, gid_t gid, struct mx_err *err);
+
+/* Serve until libmilter is told to stop (SIGTERM/SIGINT, or
+ * mx_milter_stop()). Returns 0 after a clean stop, -1 with err. */
+int mx_milter_main(struct mx_err *err);
 
 /* Ask smfi_main() to return (from a signal-safe context is fine). */
 void mx_milter_stop(void);

@@ -4,16 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "dkim_config.h"
 #include "mx_config.h"
+#include "mx_daemon.h"
 #include "mx_log.h"
 
 static const char *const section_keys[] = {
 	"socket", "canonicalization", "internal_networks", "sign_subdomains", "expire",
-	"on_error", "timeout", "log_file", "keys", NULL,
+	"on_error", "timeout", "keys", MX_DAEMON_CONFIG_KEYS, NULL,
 };
 static const char *const key_keys[] = { "domain", "selector", "key", "key_pem", NULL };
 
@@ -75,8 +77,8 @@ static int load_nets(const config_setting_t *sec, struct dkim_config *cfg, struc
 	return 0;
 }
 
-static int load_key(const config_setting_t *k, bool check_perms, struct dkim_key *key,
-		    struct mx_err *err)
+static int load_key(const config_setting_t *k, bool check_perms, uid_t user,
+		    struct dkim_key *key, struct mx_err *err)
 {
 	const char *domain, *selector, *path, *pem;
 	char where[128];
@@ -94,7 +96,7 @@ static int load_key(const config_setting_t *k, bool check_perms, struct dkim_key
 		return mx_err_set(err, "%s: a key needs domain and selector", where);
 	if ((path == NULL) == (pem == NULL))
 		return mx_err_set(err, "%s: a key needs exactly one of key (a file) and key_pem", where);
-	if (path != NULL ? dkim_key_load_file(key, domain, selector, path, check_perms, err) < 0
+	if (path != NULL ? dkim_key_load_file(key, domain, selector, path, check_perms, user, err) < 0
 			 : dkim_key_from_pem(key, domain, selector, pem, strlen(pem), err) < 0)
 		return mx_err_prefix(err, "%s: ", where);
 	/* Domains are compared lowercase. */
@@ -124,6 +126,7 @@ static int load_keys(const config_setting_t *sec, bool check_perms, struct dkim_
 		return mx_err_set(err, "%s: more than %d keys", where, DKIM_KEYS_MAX);
 	for (i = 0; i < n; i++) {
 		if (load_key(config_setting_get_elem(list, (unsigned)i), check_perms,
+			     cfg->daemon.has_user ? cfg->daemon.uid : geteuid(),
 			     &cfg->keys[cfg->nkeys], err) < 0)
 			return -1;
 		cfg->nkeys++;
@@ -152,8 +155,7 @@ int dkim_config_load(const char *path, bool check_perms, struct dkim_config *cfg
 		goto out;
 	if (mx_config_string(sec, "socket", "unix:/var/spool/postfix/mxkit/dkim.sock", &s, err) < 0 ||
 	    copy_str(cfg->socket, sizeof(cfg->socket), s, "socket", err) < 0 ||
-	    mx_config_string(sec, "log_file", "", &s, err) < 0 ||
-	    copy_str(cfg->log_file, sizeof(cfg->log_file), s, "log_file", err) < 0 ||
+	    mx_daemon_config_parse(sec, &cfg->daemon, err) < 0 ||
 	    load_canon(sec, cfg, err) < 0 ||
 	    mx_config_bool(sec, "sign_subdomains", false, &cfg->sign_subdomains, err) < 0 ||
 	    mx_config_seconds(sec, "expire", 0, 0, 366u * 86400u, &cfg->expire, err) < 0 ||

@@ -8,7 +8,8 @@
  *     expire = "0";                           # x= after this many seconds; 0: no x=
  *     on_error = "tempfail";                  # or "accept": key or signing failure
  *     timeout = 30;                           # MTA connection timeout, seconds
- *     log_file = "";                          # with no syslog: append here
+ *     user = "mxkit"; group = "postfix";      # mx_daemon settings: privileges
+ *     pid_file = ""; log_file = ""; log_level = "info";
  *     keys = ( { domain = "example.org"; selector = "2026r";
  *                key = "/etc/mxkit/dkim/example.org.2026r.pem"; } );  # or key_pem = "..."
  *   };
@@ -24,6 +25,7 @@
 #include "dkim_canon.h"
 #include "dkim_key.h"
 #include "dkim_nets.h"
+#include "mx_daemon.h"
 #include "mx_error.h"
 
 #define DKIM_KEYS_MAX 256
@@ -37,7 +39,7 @@ enum dkim_on_error {
 
 struct dkim_config {
 	char socket[DKIM_PATH_MAX];
-	char log_file[DKIM_PATH_MAX];
+	struct mx_daemon_config daemon;   /* user, group, pid_file, log_file, log_level */
 	enum dkim_canon hc, bc;
 	bool sign_subdomains;
 	unsigned expire;

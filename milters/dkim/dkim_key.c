@@ -105,7 +105,7 @@ int dkim_key_from_pem(struct dkim_key *key, const char *domain, const char *sele
 	return 0;
 }
 
-static int read_key_file(const char *path, bool check_perms, char *buf, size_t size,
+static int read_key_file(const char *path, bool check_perms, uid_t user, char *buf, size_t size,
 			 size_t *len_r, struct mx_err *err)
 {
 	struct stat st;
@@ -129,9 +129,9 @@ static int read_key_file(const char *path, bool check_perms, char *buf, size_t s
 			   path, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
-	if (check_perms && st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (check_perms && st.st_uid != 0 && st.st_uid != user) {
 		mx_err_set(err, "%s: private key refused: owned by uid %u, not by root or the daemon's user (uid %u)",
-			   path, (unsigned)st.st_uid, (unsigned)geteuid());
+			   path, (unsigned)st.st_uid, (unsigned)user);
 		goto fail;
 	}
 	if (st.st_size < 0 || (size_t)st.st_size >= size) {
@@ -160,7 +160,7 @@ fail:
 }
 
 int dkim_key_load_file(struct dkim_key *key, const char *domain, const char *selector,
-		       const char *path, bool check_perms, struct mx_err *err)
+		       const char *path, bool check_perms, uid_t user, struct mx_err *err)
 {
 	char *buf;
 	size_t len = 0;
@@ -169,7 +169,7 @@ int dkim_key_load_file(struct dkim_key *key, const char *domain, const char *sel
 	buf = malloc(DKIM_KEY_FILE_MAX + 1);
 	if (buf == NULL)
 		return mx_err_set(err, "out of memory");
-	rc = read_key_file(path, check_perms, buf, DKIM_KEY_FILE_MAX + 1, &len, err);
+	rc = read_key_file(path, check_perms, user, buf, DKIM_KEY_FILE_MAX + 1, &len, err);
 	if (rc == 0) {
 		rc = dkim_key_from_pem(key, domain, selector, buf, len, err);
 		if (rc < 0)

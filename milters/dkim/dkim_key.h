@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 
@@ -44,9 +45,10 @@ const char *dkim_alg_name(enum dkim_alg a);
 int dkim_key_from_pem(struct dkim_key *key, const char *domain, const char *selector,
 		      const char *pem, size_t pem_len, struct mx_err *err);
 /* Same from a file. When check_perms is set, a file readable by group
- * or others, or owned by neither root nor the current user, is refused. */
+ * or others, or owned by neither root nor `user` (the daemon's user),
+ * is refused. */
 int dkim_key_load_file(struct dkim_key *key, const char *domain, const char *selector,
-		       const char *path, bool check_perms, struct mx_err *err);
+		       const char *path, bool check_perms, uid_t user, struct mx_err *err);
 void dkim_key_free(struct dkim_key *key);
 
 /* The DNS TXT record value for the public half ("v=DKIM1; k=...; p=...")

@@ -1,88 +1,97 @@
-/* dkim_main.c: mxkit-dkim, the DKIM signing milter: command line,
- * configuration check (-t), logging and start of the milter.
+/* dkim_main.c: mxkit-dkim, the DKIM signing milter: start-up and stop.
  *
  *   mxkit-dkim [-c FILE] [-f] [-t] [-V]
  *
- * -c the configuration (default /etc/mxkit/mxkit.conf), -f stay in the
- * foreground and log to stderr, -t check the configuration and every
- * key, print what is wrong (file:line) and exit 0 or 1, -V version. */
+ * Order of start-up: parse the command line and the whole configuration,
+ * every key included (so -t finds every bad key, path or permission),
+ * open the log, go to the background, write the pid file and open the
+ * milter socket while still root, drop privileges, then serve. SIGTERM
+ * and SIGINT stop it (libmilter's own signal thread handles them). */
 #include "mxkit-config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dkim_config.h"
 #include "dkim_milter.h"
-#include "mx_config.h"
+#include "mx_daemon.h"
 #include "mx_log.h"
 #include "mx_milter.h"
 
-static void usage(void)
+#define PROGRAM "mxkit-dkim"
+
+static int start(const struct mx_daemon_args *args, const struct dkim_config *cfg,
+		 struct mx_err *err)
 {
-	fprintf(stderr, "usage: mxkit-dkim [-c FILE] [-f] [-t] [-V]\n");
-	exit(2);
+	const struct mx_daemon_config *d = &cfg->daemon;
+
+	if (mx_daemon_detach(args, err) < 0)
+		return -1;
+	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
+		return -1;
+	if (mx_milter_open(dkim_milter_desc(cfg), cfg->socket, (int)cfg->timeout,
+			   d->has_user ? d->uid : (uid_t)-1, d->has_user ? d->gid : (gid_t)-1, err) < 0)
+		return -1;
+	return mx_daemon_drop_privileges(d, err);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = MX_CONFIG_DEFAULT;
-	bool foreground = false, test = false;
+	struct mx_daemon_args args;
 	struct dkim_config *cfg;
 	struct mx_err err;
-	int c, rc;
+	int rc = 1;
 
-	while ((c = getopt(argc, argv, "c:ftV")) != -1) {
-		switch (c) {
-		case 'c': path = optarg; break;
-		case 'f': foreground = true; break;
-		case 't': test = true; break;
-		case 'V': printf("mxkit-dkim %s\n", PACKAGE_VERSION); return 0;
-		default: usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (mx_log_open("mxkit-dkim", foreground || test ? MX_LOG_STDERR : MX_LOG_SYSLOG, NULL, &err) < 0) {
-		fprintf(stderr, "mxkit-dkim: %s\n", err.text);
+	if (mx_daemon_args_parse(argc, argv, &args, &err) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
 		return 1;
+	}
+	if (args.version) {
+		mx_daemon_print_version(PROGRAM);
+		return 0;
 	}
 	cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL) {
-		fprintf(stderr, "mxkit-dkim: out of memory\n");
+		fprintf(stderr, PROGRAM ": out of memory\n");
 		return 1;
 	}
-	if (dkim_config_load(path, true, cfg, &err) < 0 ||
+	if (dkim_config_load(args.config_path, true, cfg, &err) < 0 ||
 	    mx_milter_check_socket(cfg->socket, &err) < 0) {
-		fprintf(stderr, "mxkit-dkim: %s\n", err.text);
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
 		free(cfg);
 		return 1;
 	}
-	if (test) {
-		printf("mxkit-dkim: %s: configuration OK, %zu key(s)\n", path, cfg->nkeys);
-		dkim_config_free(cfg);
-		free(cfg);
-		return 0;
+	if (args.check_only) {
+		printf("%s: configuration OK, %zu key(s)\n", args.config_path, cfg->nkeys);
+		rc = 0;
+		goto out;
 	}
-	if (cfg->log_file[0] != '\0') {
-		mx_log_close();
-		if (mx_log_open("mxkit-dkim", MX_LOG_FILE, cfg->log_file, &err) < 0) {
-			fprintf(stderr, "mxkit-dkim: %s\n", err.text);
-			return 1;
-		}
+	if (mx_daemon_log_setup(PROGRAM, &args, &cfg->daemon, &err) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
+		goto out;
+	}
+	if (start(&args, cfg, &err) < 0) {
+		mx_log_err("cannot start: %s", err.text);
+		if (!args.foreground)
+			fprintf(stderr, PROGRAM ": cannot start: %s\n", err.text);
+		goto out_pid;
 	}
 	if (cfg->nkeys == 0)
-		mx_log_warn("%s: no DKIM keys configured: nothing will be signed", path);
-	mx_log_info("starting on %s with %zu key(s), canonicalization %s/%s", cfg->socket,
+		mx_log_warn("%s: no DKIM keys configured: nothing will be signed", args.config_path);
+	mx_log_info("started on %s with %zu key(s), canonicalization %s/%s", cfg->socket,
 		    cfg->nkeys, dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
-	rc = mx_milter_run(dkim_milter_desc(cfg), cfg->socket, (int)cfg->timeout, &err);
-	if (rc < 0)
+	mx_daemon_ready();
+	if (mx_milter_main(&err) < 0)
 		mx_log_err("%s", err.text);
 	else
-		mx_log_info("stopped");
+		rc = 0;
+	mx_log_info("stopped");
+out_pid:
+	mx_daemon_pidfile_remove(cfg->daemon.pid_file);
+	mx_log_close();
+out:
 	dkim_config_free(cfg);
 	free(cfg);
-	mx_log_close();
-	return rc < 0 ? 1 : 0;
+	return rc;
 }

@@ -79,7 +79,7 @@ static int parse_key_arg(char *arg, struct dkim_key *key, struct mx_err *err)
 		return mx_err_set(err, "-k wants DOMAIN:SELECTOR:KEYFILE");
 	*sel++ = '\0';
 	*path++ = '\0';
-	return dkim_key_load_file(key, arg, sel, path, true, err);
+	return dkim_key_load_file(key, arg, sel, path, true, geteuid(), err);
 }
 
 int main(int argc, char **argv)

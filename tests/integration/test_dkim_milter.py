@@ -36,6 +36,7 @@ def write_config(d, sock, rsa, ed, canon, extra=""):
         f.write(f"""
 dkim = {{
   socket = "unix:{sock}";
+  user = "nobody";
   canonicalization = "{canon}";
   internal_networks = [ "10.0.0.0/8", "2001:db8:1::/48" ];
   keys = ( {{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }},
@@ -266,3 +267,24 @@ def test_config_check(env, tmp_path):
     typo = write_config(d, sock, env["rsa"], env["ed"], "relaxed/relaxed", extra='sign_subdomain = true;')
     r = subprocess.run([MILTER, "-t", "-c", typo], capture_output=True)
     assert r.returncode == 1 and b"sign_subdomain" in r.stderr
+
+
+def test_runs_unprivileged_and_version(env):
+    import pwd
+    with open(f"/proc/{env['milter'].proc.pid}/status") as f:
+        uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+    assert set(uids) == {str(pwd.getpwnam("nobody").pw_uid)}
+    r = subprocess.run([MILTER, "-V"], capture_output=True)
+    assert r.returncode == 0 and r.stdout.startswith(b"mxkit-dkim ")
+
+
+def test_key_of_another_owner_refused(env, tmp_path):
+    d = str(tmp_path)
+    other = os.path.join(d, "other.pem")
+    with open(env["ed"], "rb") as s, open(other, "wb") as t:
+        t.write(s.read())
+    os.chmod(other, 0o600)
+    os.chown(other, 1, 1)  # neither root nor the daemon's user (nobody)
+    conf = write_config(d, os.path.join(d, "x.sock"), env["rsa"], other, "relaxed/relaxed")
+    r = subprocess.run([MILTER, "-t", "-c", conf], capture_output=True)
+    assert r.returncode == 1 and b"not by root or the daemon's user" in r.stderr

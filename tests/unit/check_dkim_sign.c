@@ -269,13 +269,13 @@ START_TEST(test_key_file_permissions)
 	fputs(rfc_ed_pem, f);
 	fclose(f);
 	ck_assert_int_eq(chmod(path, 0640), 0);
-	ck_assert_int_eq(dkim_key_load_file(&key, "example.org", "s", path, true, &err), -1);
+	ck_assert_int_eq(dkim_key_load_file(&key, "example.org", "s", path, true, geteuid(), &err), -1);
 	ck_assert_msg(strstr(err.text, "group or others") != NULL, "%s", err.text);
 	ck_assert_int_eq(chmod(path, 0600), 0);
-	ck_assert_msg(dkim_key_load_file(&key, "example.org", "s", path, true, &err) == 0, "%s", err.text);
+	ck_assert_msg(dkim_key_load_file(&key, "example.org", "s", path, true, geteuid(), &err) == 0, "%s", err.text);
 	dkim_key_free(&key);
 	unlink(path);
-	ck_assert_int_eq(dkim_key_load_file(&key, "example.org", "s", path, true, &err), -1);
+	ck_assert_int_eq(dkim_key_load_file(&key, "example.org", "s", path, true, geteuid(), &err), -1);
 	ck_assert(strstr(err.text, "cannot open") != NULL);
 	rmdir(dir);
 }
