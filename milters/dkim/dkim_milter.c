@@ -14,6 +14,7 @@
  * SMFIP_NR_BODY), which saves a round trip per chunk. */
 #include "mxkit-config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,72 @@
 #include "dkim_sign.h"
 #include "mx_log.h"
 
-static const struct dkim_config *g_cfg;  /* set once before smfi_main, then read-only */
+/* The configuration in use. A connection holds a reference for its whole
+ * life, so a reload (dkim_milter_set_config) applies to new connections
+ * and the old configuration, keys included, is freed when the last
+ * connection using it closes. */
+struct cfg_ref {
+	struct dkim_config *cfg;
+	unsigned refs;  /* connections using it, +1 while it is the current one */
+};
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_ref *cfg_current;  /* under cfg_lock */
+
+static struct cfg_ref *cfg_acquire(void)
+{
+	struct cfg_ref *r;
+
+	pthread_mutex_lock(&cfg_lock);
+	r = cfg_current;
+	if (r != NULL)
+		r->refs++;
+	pthread_mutex_unlock(&cfg_lock);
+	return r;
+}
+
+static void cfg_release(struct cfg_ref *r)
+{
+	bool last;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&cfg_lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&cfg_lock);
+	if (last) {
+		dkim_config_free(r->cfg);
+		free(r->cfg);
+		free(r);
+	}
+}
+
+int dkim_milter_set_config(struct dkim_config *cfg, struct mx_err *err)
+{
+	struct cfg_ref *r = malloc(sizeof(*r)), *old;
+
+	if (r == NULL)
+		return mx_err_set(err, "out of memory");
+	r->cfg = cfg;
+	r->refs = 1;
+	pthread_mutex_lock(&cfg_lock);
+	old = cfg_current;
+	cfg_current = r;
+	pthread_mutex_unlock(&cfg_lock);
+	cfg_release(old);
+	return 0;
+}
+
+void dkim_milter_clear_config(void)
+{
+	struct cfg_ref *old;
+
+	pthread_mutex_lock(&cfg_lock);
+	old = cfg_current;
+	cfg_current = NULL;
+	pthread_mutex_unlock(&cfg_lock);
+	cfg_release(old);
+}
 
 struct conn {
 	bool trusted_client;      /* local or internal network */
@@ -32,6 +98,8 @@ struct conn {
 	bool nr_hdr, nr_body;     /* MTA expects no reply to header / body */
 	bool msg_on;              /* signing this message */
 	bool msg_started;
+	struct cfg_ref *ref;      /* the configuration of this connection */
+	const struct dkim_config *cfg;
 	char error[MX_ERR_MAX];   /* failure seen where no reply may be sent */
 	char client[64];
 	struct dkim_msg msg;
@@ -54,7 +122,7 @@ static sfsistat fail_policy(SMFICTX *ctx, const char *why)
 
 	mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
 	mx_log_safe(domain_safe, sizeof(domain_safe), c->domain, strlen(c->domain));
-	if (g_cfg->on_error == DKIM_ON_ERROR_ACCEPT) {
+	if (c->cfg->on_error == DKIM_ON_ERROR_ACCEPT) {
 		mx_log_err("%s: domain %s: not signed (%s); accepted unsigned (on_error = accept)",
 			   qid_safe, domain_safe, why);
 		c->msg_on = false;
@@ -94,12 +162,16 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	dkim_buf_init(&c->sig, 65536);
-	if ((f0 & SMFIF_ADDHDRS) == 0) {
-		mx_log_err("the MTA does not allow adding header fields: cannot sign");
+	c->ref = cfg_acquire();
+	if (c->ref == NULL || (f0 & SMFIF_ADDHDRS) == 0) {
+		if (c->ref != NULL)
+			mx_log_err("the MTA does not allow adding header fields: cannot sign");
+		cfg_release(c->ref);
 		dkim_msg_free(&c->msg);
 		free(c);
 		return SMFIS_REJECT;
 	}
+	c->cfg = c->ref->cfg;
 	*pf0 = SMFIF_ADDHDRS;
 	*pf1 = f1 & want;
 	*pf2 = 0;
@@ -119,7 +191,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		return SMFIS_TEMPFAIL;
 	mx_log_safe(c->client, sizeof(c->client), host ? host : "local", host ? strlen(host) : 5);
 	/* No address: mail submitted on this host (sendmail(1), pickup). */
-	c->trusted_client = sa == NULL || dkim_nets_match(&g_cfg->nets, sa);
+	c->trusted_client = sa == NULL || dkim_nets_match(&c->cfg->nets, sa);
 	return SMFIS_CONTINUE;
 }
 
@@ -141,9 +213,9 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_ACCEPT;  /* inbound: never signed, nothing more to see */
 	memset(&o, 0, sizeof(o));
 	o.t = (long long)time(NULL);
-	o.expire = g_cfg->expire;
+	o.expire = c->cfg->expire;
 	o.eol = "\n";  /* the MTA writes CRLF on the wire */
-	o.need_body[g_cfg->bc] = true;
+	o.need_body[c->cfg->bc] = true;
 	if (dkim_msg_start(&c->msg, &o, &err) < 0)
 		return fail_policy(ctx, err.text);
 	c->msg_started = true;
@@ -200,7 +272,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 		c->msg_on = false;
 		return SMFIS_ACCEPT;
 	}
-	c->nkeys = dkim_config_find_keys(g_cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
+	c->nkeys = dkim_config_find_keys(c->cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
 	if (c->nkeys == 0) {
 		char safe[MX_LOG_SAFE_MAX];
 		mx_log_info("%s: not signed: no key for From: domain %s", c->client,
@@ -236,7 +308,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	/* Insert in reverse so the first key's signature ends up on top. */
 	for (i = c->nkeys; i-- > 0;) {
 		struct dkim_sig_spec spec = {
-			.key = c->keys[i], .hc = g_cfg->hc, .bc = g_cfg->bc,
+			.key = c->keys[i], .hc = c->cfg->hc, .bc = c->cfg->bc,
 		};
 		dkim_buf_reset(&c->sig);
 		if (c->leadspc && dkim_buf_append(&c->sig, " ", 1, &err) < 0)
@@ -273,6 +345,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	if (c != NULL) {
 		dkim_msg_free(&c->msg);
 		dkim_buf_free(&c->sig);
+		cfg_release(c->ref);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}
@@ -294,8 +367,7 @@ static struct smfiDesc desc = {
 	.xxfi_negotiate = cb_negotiate,
 };
 
-struct smfiDesc *dkim_milter_desc(const struct dkim_config *cfg)
+struct smfiDesc *dkim_milter_desc(void)
 {
-	g_cfg = cfg;
 	return &desc;
 }

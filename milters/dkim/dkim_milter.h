@@ -5,8 +5,15 @@
 #include <libmilter/mfapi.h>
 
 #include "dkim_config.h"
+#include "mx_error.h"
 
-/* The filter description; `cfg` must stay valid while the milter runs. */
-struct smfiDesc *dkim_milter_desc(const struct dkim_config *cfg);
+/* The filter description for smfi_register(). */
+struct smfiDesc *dkim_milter_desc(void);
+
+/* Make cfg (heap-allocated, now owned here) the configuration for new
+ * connections; the previous one is freed once no connection uses it. */
+int dkim_milter_set_config(struct dkim_config *cfg, struct mx_err *err);
+/* Drop the current configuration (at exit). */
+void dkim_milter_clear_config(void);
 
 #endif

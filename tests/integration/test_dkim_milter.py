@@ -327,3 +327,56 @@ def test_valgrind_clean(tmp_path):
         with open(vglog) as f:
             text = f.read()
         assert "ERROR SUMMARY: 0 errors" in text, text
+
+
+def wait_log(path, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"'{text}' not logged in {timeout}s")
+
+
+def test_reload_on_sigusr1():
+    """SIGUSR1 reloads keys: an added key signs new connections, a broken
+    configuration is refused and the keys in use keep signing."""
+    import pwd
+    import shutil
+    import tempfile
+    # The daemon reads the files again as nobody: a world-searchable path.
+    d = tempfile.mkdtemp(prefix="mxkit-dkim-reload-")
+    os.chmod(d, 0o755)
+    rsa, ed, dns = genkeys(d)
+    nobody = pwd.getpwnam("nobody")
+    for k in (rsa, ed):  # read again after privileges are dropped
+        os.chown(k, nobody.pw_uid, nobody.pw_gid)
+    sock = os.path.join(d, "r.sock")
+    conf = os.path.join(d, "reload.conf")
+
+    def write(keys):
+        with open(conf, "w") as f:
+            f.write(f'dkim = {{ socket = "unix:{sock}"; user = "nobody"; keys = ( {keys} ); }};\n')
+
+    write(f'{{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }}')
+    log = os.path.join(d, "milter.log")
+    m = Milter(conf, sock, log)
+    env = {"milter": m, "dns": dns, "log": log}
+    try:
+        code, signed = run(env, msg())
+        assert signed.count(b"DKIM-Signature:") == 1 and verify(env, signed, 1) == [True]
+        write(f'{{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }}, '
+              f'{{ domain = "example.org"; selector = "ed"; key = "{ed}"; }}')
+        m.proc.send_signal(signal.SIGUSR1)
+        wait_log(log, "configuration reloaded")
+        code, signed = run(env, msg())
+        assert signed.count(b"DKIM-Signature:") == 2 and verify(env, signed, 2) == [True, True]
+        write('{ domain = "example.org"; selector = "bad"; key = "/nonexistent.pem"; }')
+        m.proc.send_signal(signal.SIGUSR1)
+        wait_log(log, "reload failed, keeping the old configuration")
+        code, signed = run(env, msg())
+        assert signed.count(b"DKIM-Signature:") == 2 and verify(env, signed, 2) == [True, True]
+    finally:
+        m.stop()
+        shutil.rmtree(d, ignore_errors=True)
