@@ -36,14 +36,29 @@ static size_t skip_comment(const char *v, size_t len, size_t i)
 	return len;
 }
 
+static int is_fws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static int take_domain(const char *d, size_t n, char *domain, struct mx_err *err)
 {
-	size_t i, label = 0;
+	size_t i, label = 0, end, rest;
 
-	while (n > 0 && (d[n - 1] == ' ' || d[n - 1] == '\t' || d[n - 1] == '\r' || d[n - 1] == '\n'))
-		n--;
-	while (n > 0 && (*d == ' ' || *d == '\t'))
+	while (n > 0 && is_fws(*d))
 		d++, n--;
+	/* The domain ends at white space or a comment; only more of those may follow. */
+	for (end = 0; end < n && !is_fws(d[end]) && d[end] != '('; end++)
+		;
+	for (rest = end; rest < n;) {
+		if (is_fws(d[rest]))
+			rest++;
+		else if (d[rest] == '(')
+			rest = skip_comment(d, n, rest);
+		else
+			return mx_err_set(err, "From: domain has an invalid character");
+	}
+	n = end;
 	if (n > 0 && d[n - 1] == '.')
 		n--;  /* a root dot is not part of the name */
 	if (n == 0)

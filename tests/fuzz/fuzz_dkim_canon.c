@@ -1,5 +1,5 @@
-/* fuzz_dkim_canon.c: libFuzzer target for DKIM header parsing and
- * header/body canonicalization. Besides "no crash", it checks that the
+/* fuzz_dkim_canon.c: libFuzzer target for DKIM header parsing, From:
+ * domain extraction and header/body canonicalization. Besides "no crash", it checks that the
  * streaming body canonicalizer gives the same bytes for a chunked feed
  * (chunk sizes taken from the input) as for a one-piece feed, and that
  * relaxed output has no white space before a line end. */
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dkim_canon.h"
+#include "dkim_from.h"
 #include "dkim_msgparse.h"
 
 #define FUZZ_OUT_MAX (4 * 1024 * 1024)
@@ -27,7 +28,11 @@ static int field(void *arg, const char *name, size_t nlen, const char *value, si
 		 struct mx_err *err)
 {
 	struct dkim_buf *b = arg;
+	char domain[DKIM_DOMAIN_MAX + 1];
 
+	if (dkim_from_domain(value, vlen, domain, err) == 0 &&
+	    (domain[0] == '\0' || strlen(domain) > DKIM_DOMAIN_MAX))
+		abort();
 	dkim_buf_reset(b);
 	if (dkim_canon_header(DKIM_CANON_SIMPLE, name, nlen, value, vlen, true, b, err) < 0)
 		return 0;
