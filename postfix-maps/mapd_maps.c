@@ -1,0 +1,162 @@
+/* mapd_maps.c: the map table of mxkit-mapd and its SQL.
+ *
+ * All SQL that mapd runs is here. Each statement gives, for one lookup
+ * key, exactly the rows the reference Postfix mysql: query gives (see
+ * tests/harness/mapd.py MYSQL_QUERIES), ordered so that replies are
+ * deterministic. The key is always a bound parameter. */
+#include "mxkit-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mapd_maps.h"
+#include "mx_log.h"
+
+static const char sql_domain[] =
+	"SELECT name FROM domains WHERE name = ? AND active = 1";
+
+static const char sql_mailbox[] =
+	"SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
+	" WHERE u.address = ? AND u.active = 1 AND d.active = 1";
+
+static const char sql_alias[] =
+	"SELECT a.destination FROM aliases a JOIN domains d ON d.id = a.domain_id"
+	" WHERE a.source = ? AND a.active = 1 AND d.active = 1"
+	" UNION SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
+	" WHERE u.address = ? AND u.active = 1 AND d.active = 1"
+	" ORDER BY 1";
+
+static const char sql_sender_login[] =
+	"SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
+	" WHERE u.address = ? AND u.active = 1 AND d.active = 1"
+	" UNION SELECT u.address FROM aliases a JOIN users u ON u.address = a.destination"
+	" JOIN domains d ON d.id = a.domain_id JOIN domains du ON du.id = u.domain_id"
+	" WHERE a.source = ? AND a.active = 1 AND u.active = 1 AND d.active = 1 AND du.active = 1"
+	" ORDER BY 1";
+
+static const char sql_transport[] =
+	"SELECT transport FROM domains WHERE name = ? AND active = 1"
+	" AND transport IS NOT NULL AND transport <> ''";
+
+const struct mapd_map mapd_maps[] = {
+	{ .name = "domain", .keys = MAPD_KEY_EXACT, .sql = sql_domain, .nparams = 1,
+	  .lookup = mapd_lookup_sql },
+	{ .name = "mailbox", .keys = MAPD_KEY_ADDRESS, .sql = sql_mailbox, .nparams = 1,
+	  .lookup = mapd_lookup_sql },
+	{ .name = "alias", .keys = MAPD_KEY_ADDRESS, .propagate_ext = true, .sql = sql_alias,
+	  .nparams = 2, .lookup = mapd_lookup_sql },
+	{ .name = "sender_login", .keys = MAPD_KEY_ADDRESS, .sql = sql_sender_login, .nparams = 2,
+	  .lookup = mapd_lookup_sql },
+	{ .name = "transport", .keys = MAPD_KEY_DOMAIN, .sql = sql_transport, .nparams = 1,
+	  .lookup = mapd_lookup_sql },
+};
+const unsigned mapd_nmaps = sizeof(mapd_maps) / sizeof(mapd_maps[0]);
+
+const struct mapd_map *mapd_map_find(const char *name, size_t len)
+{
+	for (unsigned i = 0; i < mapd_nmaps; i++)
+		if (strlen(mapd_maps[i].name) == len && memcmp(mapd_maps[i].name, name, len) == 0)
+			return &mapd_maps[i];
+	return NULL;
+}
+
+/* Rows joined with ',' into a buffer that never grows past max. */
+struct joined {
+	char *buf;
+	size_t len, cap, max;
+};
+
+static int join_row(void *ctx, unsigned ncols, const char *const *values,
+		    const unsigned long *lengths, struct mx_err *err)
+{
+	struct joined *j = ctx;
+	size_t need;
+
+	if (ncols < 1 || values[0] == NULL)
+		return 0;
+	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
+	if (need > j->max)
+		return mx_err_set(err, "result longer than max_reply (%zu bytes)", j->max);
+	if (need + 1 > j->cap) {
+		size_t cap = j->cap > 0 ? j->cap : 256;
+		char *nb;
+		while (cap < need + 1)
+			cap *= 2;
+		if ((nb = realloc(j->buf, cap)) == NULL)
+			return mx_err_set(err, "out of memory");
+		j->buf = nb;
+		j->cap = cap;
+	}
+	if (j->len > 0)
+		j->buf[j->len++] = ',';
+	memcpy(j->buf + j->len, values[0], lengths[0]);
+	j->len += lengths[0];
+	j->buf[j->len] = '\0';
+	return 0;
+}
+
+static void answer_temp(struct mapd_answer *ans, const char *why)
+{
+	size_t n = strnlen(why, sizeof(ans->reason) - 1);  /* a long reason is cut, deliberately */
+
+	ans->result = MX_TEMP;
+	memcpy(ans->reason, why, n);
+	ans->reason[n] = '\0';
+}
+
+void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+		     const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	struct mapd_key_plan plan;
+	struct joined j = { .max = ctx->max_reply };
+	struct mx_err err;
+
+	memset(ans, 0, sizeof(*ans));
+	ans->result = MX_NOTFOUND;
+	mapd_keys_plan(map->keys, key, key_len, ctx->delimiter, &plan);
+	for (unsigned i = 0; i < plan.n; i++) {
+		const char *params[] = { plan.cand[i].key, plan.cand[i].key };
+		enum mx_result r;
+
+		j.len = 0;
+		r = mx_db_exec(ctx->db, map->sql, params, map->nparams, join_row, &j,
+			       MX_DB_RETRY, NULL, &err);
+		if (r == MX_TEMP) {
+			answer_temp(ans, err.text);
+			break;
+		}
+		if (r != MX_FOUND || j.len == 0)
+			continue;
+		if (map->propagate_ext && plan.cand[i].stripped) {
+			/* Each of the n elements grows by ext_len. */
+			size_t n = 1, cap;
+			for (size_t k = 0; k < j.len; k++)
+				n += j.buf[k] == ',';
+			cap = j.len + n * plan.ext_len + 1;
+			if (cap - 1 > ctx->max_reply) {
+				answer_temp(ans, "result longer than max_reply");
+				break;
+			}
+			char *out = malloc(cap);
+			if (out == NULL) {
+				answer_temp(ans, "out of memory");
+				break;
+			}
+			long olen = mapd_keys_propagate(j.buf, j.len, plan.ext, plan.ext_len, out, cap);
+			if (olen < 0) {
+				free(out);
+				answer_temp(ans, "cannot append the address extension");
+				break;
+			}
+			free(j.buf);
+			j.buf = out;
+			j.len = (size_t)olen;
+		}
+		ans->result = MX_FOUND;
+		ans->value = j.buf;
+		ans->value_len = j.len;
+		return;
+	}
+	free(j.buf);
+}

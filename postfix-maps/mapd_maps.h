@@ -1,0 +1,57 @@
+/* mapd_maps.h: the socketmap names mxkit-mapd serves and how each is
+ * looked up.
+ *
+ * Adding a map is one entry in the table of mapd_maps.c: a name, how the
+ * key is turned into lookup keys, and a lookup function (the SQL driver
+ * for database maps). Lookups run in worker threads. */
+#ifndef MAPD_MAPS_H
+#define MAPD_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mapd_keys.h"
+#include "mx_db.h"
+#include "mx_result.h"
+
+#define MAPD_REASON_MAX 200
+
+struct mapd_lookup_ctx {
+	struct mx_db_pool *db;
+	const char *delimiter;   /* recipient_delimiter */
+	size_t max_reply;        /* longest value we may answer */
+};
+
+/* The outcome of one lookup: value is malloc()ed (FOUND only). */
+struct mapd_answer {
+	enum mx_result result;
+	char *value;
+	size_t value_len;
+	char reason[MAPD_REASON_MAX];  /* TEMP/PERM: why, for the reply and the log */
+};
+
+struct mapd_map;
+typedef void mapd_lookup_fn(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			    const char *key, size_t key_len, struct mapd_answer *ans);
+
+struct mapd_map {
+	const char *name;
+	enum mapd_key_kind keys;  /* which partial keys to try */
+	bool propagate_ext;       /* re-append an unmatched extension to results */
+	const char *sql;          /* for mapd_lookup_sql: '?' placeholders, all bound to the key */
+	unsigned nparams;
+	mapd_lookup_fn *lookup;
+};
+
+extern const struct mapd_map mapd_maps[];
+extern const unsigned mapd_nmaps;
+
+/* The map called name[0..len), or NULL. */
+const struct mapd_map *mapd_map_find(const char *name, size_t len);
+
+/* The database driver: try each key of the plan in turn; join result
+ * rows with ','. */
+void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+		     const char *key, size_t key_len, struct mapd_answer *ans);
+
+#endif

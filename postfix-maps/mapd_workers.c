@@ -1,0 +1,227 @@
+/* mapd_workers.c: worker threads for database lookups (see mapd_workers.h). */
+#include "mxkit-config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "mapd_workers.h"
+#include "mx_daemon.h"
+#include "mx_log.h"
+
+/* A database pool shared by the jobs that run against it. */
+struct pool_ref {
+	struct mx_db_pool *pool;
+	unsigned users;
+	char delimiter[32];
+	size_t max_reply;
+};
+
+struct mapd_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct mapd_job *queue_head, *queue_tail;
+	struct mapd_job *done;
+	struct pool_ref *current;
+	bool stopping;
+	int efd;
+	unsigned nthreads;
+	pthread_t *threads;
+};
+
+static struct pool_ref *ref_new(struct mx_db_pool *pool, const char *delimiter, size_t max_reply)
+{
+	struct pool_ref *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->pool = pool;
+	(void)snprintf(r->delimiter, sizeof(r->delimiter), "%s", delimiter);
+	r->max_reply = max_reply;
+	return r;
+}
+
+/* Called with the lock held. */
+static void ref_release(struct mapd_workers *w, struct pool_ref *r)
+{
+	if (--r->users == 0 && r != w->current) {
+		mx_db_pool_free(r->pool);
+		free(r);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct mapd_workers *w = arg;
+	uint64_t one = 1;
+
+	for (;;) {
+		struct mapd_job *job;
+		struct pool_ref *ref;
+		struct mapd_lookup_ctx ctx;
+
+		pthread_mutex_lock(&w->lock);
+		while (w->queue_head == NULL && !w->stopping)
+			pthread_cond_wait(&w->work, &w->lock);
+		if (w->queue_head == NULL) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		job = w->queue_head;
+		w->queue_head = job->next;
+		if (w->queue_head == NULL)
+			w->queue_tail = NULL;
+		ref = w->current;
+		ref->users++;
+		pthread_mutex_unlock(&w->lock);
+
+		ctx.db = ref->pool;
+		ctx.delimiter = ref->delimiter;
+		ctx.max_reply = ref->max_reply;
+		job->map->lookup(job->map, &ctx, job->key, job->key_len, &job->answer);
+
+		pthread_mutex_lock(&w->lock);
+		ref_release(w, ref);
+		job->next = w->done;
+		w->done = job;
+		pthread_mutex_unlock(&w->lock);
+		if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			mx_log_err("eventfd write: %s", strerror(errno));
+	}
+}
+
+struct mapd_workers *mapd_workers_start(unsigned n, struct mx_db_pool *pool,
+					const char *delimiter, size_t max_reply,
+					struct mx_err *err)
+{
+	struct mapd_workers *w = calloc(1, sizeof(*w));
+
+	if (w == NULL || (w->threads = calloc(n, sizeof(*w->threads))) == NULL ||
+	    (w->current = ref_new(pool, delimiter, max_reply)) == NULL) {
+		if (w != NULL)
+			free(w->threads);
+		free(w);
+		mx_err_set(err, "out of memory");
+		return NULL;
+	}
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0) {
+		mx_err_set(err, "eventfd: %s", strerror(errno));
+		free(w->current);
+		free(w->threads);
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->work, NULL);
+	/* Signals go to the loop thread only. */
+	mx_daemon_signals_block(true);
+	for (; w->nthreads < n; w->nthreads++) {
+		int e = pthread_create(&w->threads[w->nthreads], NULL, worker_main, w);
+		if (e != 0) {
+			mx_err_set(err, "pthread_create: %s", strerror(e));
+			mx_daemon_signals_block(false);
+			w->current->pool = NULL;  /* the caller still owns it on failure */
+			mapd_workers_stop(w);
+			return NULL;
+		}
+	}
+	mx_daemon_signals_block(false);
+	return w;
+}
+
+int mapd_workers_fd(const struct mapd_workers *w)
+{
+	return w->efd;
+}
+
+void mapd_workers_submit(struct mapd_workers *w, struct mapd_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->queue_tail != NULL)
+		w->queue_tail->next = job;
+	else
+		w->queue_head = job;
+	w->queue_tail = job;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+}
+
+struct mapd_job *mapd_workers_done(struct mapd_workers *w)
+{
+	struct mapd_job *list, *rev = NULL;
+	uint64_t v;
+
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		mx_log_err("eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&w->lock);
+	list = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->lock);
+	/* Oldest first. */
+	while (list != NULL) {
+		struct mapd_job *next = list->next;
+		list->next = rev;
+		rev = list;
+		list = next;
+	}
+	return rev;
+}
+
+void mapd_workers_reconfigure(struct mapd_workers *w, struct mx_db_pool *pool,
+			      const char *delimiter, size_t max_reply)
+{
+	struct pool_ref *r = ref_new(pool, delimiter, max_reply), *old;
+
+	if (r == NULL) {
+		mx_log_err("out of memory: keeping the old database settings");
+		mx_db_pool_free(pool);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	old = w->current;
+	w->current = r;
+	if (old->users == 0) {
+		mx_db_pool_free(old->pool);
+		free(old);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void mapd_workers_stop(struct mapd_workers *w)
+{
+	struct mapd_job *j, *next;
+
+	/* Queued jobs are dropped; running ones finish (bounded by the
+	 * database timeouts). */
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	for (j = w->queue_head; j != NULL; j = next) {
+		next = j->next;
+		free(j);
+	}
+	w->queue_head = w->queue_tail = NULL;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; i < w->nthreads; i++)
+		(void)pthread_join(w->threads[i], NULL);
+	for (j = w->done; j != NULL; j = next) {
+		next = j->next;
+		free(j->answer.value);
+		free(j);
+	}
+	if (w->current->pool != NULL)
+		mx_db_pool_free(w->current->pool);
+	free(w->current);
+	(void)close(w->efd);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->work);
+	free(w->threads);
+	free(w);
+}
