@@ -1,8 +1,7 @@
 /* fuzz_strip_client.c: libFuzzer target for mxkit-strip's header-value
  * matcher: a value is unfolded and checked against the built-in rules
- * for a fixed IPv4 and an IPv6 client. Must never crash or read past the
- * value; the answer for both clients is checked against a plain search
- * where that is decidable. */
+ * for a fixed IPv4 and an IPv6 client. It must never crash, hang or
+ * read past the value (the raw bytes are not NUL-terminated). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
