@@ -55,17 +55,33 @@ static void set_name_id(struct strip_rules *rules, size_t k)
 		}
 }
 
-static int compile_match(struct strip_rule *r, const char *src, struct mx_err *err)
+/* "FILE:LINE" of the rule's setting `key` (its own line), else of the rule. */
+static const char *at(const config_setting_t *g, const struct strip_rule *r, const char *key,
+		      char *buf, size_t size)
 {
-	char msg[256];
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (s == NULL) {
+		snprintf(buf, size, "%s", r->where);
+		return buf;
+	}
+	return mx_config_where(s, buf, size);
+}
+
+static int compile_match(const config_setting_t *g, struct strip_rule *r, const char *src,
+			 struct mx_err *err)
+{
+	char msg[256], where[80];
 	int rc;
 
 	if (strlen(src) > STRIP_MATCH_MAX)
-		return mx_err_set(err, "%s: match is longer than %d bytes", r->where, STRIP_MATCH_MAX);
+		return mx_err_set(err, "%s: match is longer than %d bytes",
+				  at(g, r, "match", where, sizeof(where)), STRIP_MATCH_MAX);
 	rc = regcomp(&r->match, src, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (rc != 0) {
 		(void)regerror(rc, &r->match, msg, sizeof(msg));
-		return mx_err_set(err, "%s: bad regular expression in match \"%s\": %s", r->where, src, msg);
+		return mx_err_set(err, "%s: bad regular expression in match \"%s\": %s",
+				  at(g, r, "match", where, sizeof(where)), src, msg);
 	}
 	r->has_match = true;
 	return 0;
@@ -74,6 +90,7 @@ static int compile_match(struct strip_rule *r, const char *src, struct mx_err *e
 int strip_rule_parse(const config_setting_t *g, struct strip_rule *r, struct mx_err *err)
 {
 	const char *header, *match, *action, *text;
+	char where[80];
 
 	memset(r, 0, sizeof(*r));
 	mx_config_where(g, r->where, sizeof(r->where));
@@ -92,28 +109,31 @@ int strip_rule_parse(const config_setting_t *g, struct strip_rule *r, struct mx_
 	if (!strip_header_name_ok(header))
 		return mx_err_set(err, "%s: header \"%s\" is not a valid header field name "
 				  "(1 to %d printable ASCII characters, no ':' or space)",
-				  r->where, header, STRIP_NAME_MAX);
+				  at(g, r, "header", where, sizeof(where)), header, STRIP_NAME_MAX);
 	memcpy(r->header, header, strlen(header) + 1);
 	if (action == NULL)
 		return mx_err_set(err, "%s: a rule needs an action (\"remove\" or \"replace\")", r->where);
 	if (strcmp(action, "remove") == 0) {
 		r->action = STRIP_REMOVE;
 		if (text != NULL)
-			return mx_err_set(err, "%s: text is only for action \"replace\"", r->where);
+			return mx_err_set(err, "%s: text is only for action \"replace\"",
+					  at(g, r, "text", where, sizeof(where)));
 	} else if (strcmp(action, "replace") == 0) {
 		r->action = STRIP_REPLACE;
 		if (text == NULL || text[0] == '\0')
 			return mx_err_set(err, "%s: action \"replace\" needs a non-empty text", r->where);
 		if (strlen(text) > STRIP_TEXT_MAX)
-			return mx_err_set(err, "%s: text is longer than %d bytes", r->where, STRIP_TEXT_MAX);
+			return mx_err_set(err, "%s: text is longer than %d bytes",
+					  at(g, r, "text", where, sizeof(where)), STRIP_TEXT_MAX);
 		if (!text_ok(text))
-			return mx_err_set(err, "%s: text contains control characters", r->where);
+			return mx_err_set(err, "%s: text contains control characters",
+					  at(g, r, "text", where, sizeof(where)));
 		memcpy(r->text, text, strlen(text) + 1);
 	} else {
 		return mx_err_set(err, "%s: unknown action \"%s\" (want \"remove\" or \"replace\")",
-				  r->where, action);
+				  at(g, r, "action", where, sizeof(where)), action);
 	}
-	if (match != NULL && compile_match(r, match, err) < 0)
+	if (match != NULL && compile_match(g, r, match, err) < 0)
 		return -1;
 	return 0;
 }

@@ -26,7 +26,7 @@ static const struct parse_case parse_cases[] = {
 	  "{ header = \"received\"; match = \"webmail\"; action = \"remove\"; }", 2, NULL },
 	{ "", 0, NULL },
 	{ "{ header = \"X-Mailer\";\n match = \"([a-z\"; action = \"remove\"; }", 0,
-	  "(config):1: bad regular expression in match \"([a-z\": " },
+	  "(config):2: bad regular expression in match \"([a-z\": " },
 	{ "{ header = \"X-Mailer\"; match = \"a{2,1}\"; action = \"remove\"; }", 0, "bad regular expression" },
 	{ "{ header = \"X-Mailer\"; action = \"delete\"; }", 0,
 	  "(config):1: unknown action \"delete\" (want \"remove\" or \"replace\")" },

@@ -1,0 +1,161 @@
+"""mxkit-strip over the milter protocol (no MTA): what it changes, for whom, and -t.
+
+Driven by harness.milter.MilterClient as Postfix would: the client's
+address in the connect event (IPv4, IPv6, IPv4-mapped IPv6), {auth_authen}
+at MAIL FROM, header fields, end of message; the answer is the list of
+header changes. Also the configuration check (-t) on bad rules: each
+message names the file, the line and the problem.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import build_dir
+from harness.milter import MilterClient
+
+STRIP = os.path.join(build_dir(), "milters", "strip", "mxkit-strip")
+
+EXTRA_RULES = """
+rules = (
+  { header = "X-Webmail"; match = "^roundcube"; action = "replace"; text = "webmail"; },
+  { header = "X-Client-Trace"; client = true; action = "remove"; }
+);
+"""
+
+
+@pytest.fixture(scope="module")
+def milter(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("stripm"))
+    sock = os.path.join(d, "strip.sock")
+    conf = os.path.join(d, "mxkit.conf")
+    with open(conf, "w") as f:
+        f.write(f'strip = {{ socket = "unix:{sock}"; user = "root"; {EXTRA_RULES} }};\n')
+    log = open(os.path.join(d, "strip.log"), "wb")
+    proc = subprocess.Popen([STRIP, "-f", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sock):
+        assert proc.poll() is None and time.monotonic() < deadline, open(log.name).read()
+        time.sleep(0.05)
+    yield sock
+    proc.terminate()
+    proc.wait(timeout=15)
+    log.close()
+    text = open(log.name, errors="replace").read()
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        assert bad not in text, text
+
+
+def run(sock, addr, host, headers, auth="alice@example.org"):
+    """One message; returns (answer at MAIL, eom code, [(action, index, name, value)])."""
+    m = MilterClient("unix:" + sock)
+    try:
+        m.negotiate()
+        assert m.connect(host, addr) in (None, "c")
+        macros = {"i": "QID1"}
+        if auth is not None:
+            macros["{auth_authen}"] = auth
+        at_mail = m.mail("<alice@example.org>", macros=macros)
+        if at_mail == "a":
+            return at_mail, None, []
+        for name, value in headers:
+            assert m.header(name, " " + value) in (None, "c")
+        m.eoh()
+        m.body(b"body\r\n")
+        code, mods = m.eom()
+        return at_mail, code, mods
+    finally:
+        m.close()
+
+
+HEADERS = [
+    ("Received", "from pc (pc [{fmt}]) by laptop; Sun, 22 Nov 2026"),
+    ("Received", "from relay.elsewhere.test ([198.51.100.1]) by pc"),
+    ("X-Mailer", "Outlook"),
+    ("received", "from x\r\n\t(helo [{fmt}]:50123) by y"),
+    ("X-Webmail", "Roundcube 1.6"),
+    ("X-Webmail", "Other"),
+    ("X-Client-Trace", "seen at {fmt}"),
+    ("Subject", "about {fmt}"),
+    ("User-Agent", "Mutt"),
+]
+
+# (connect address, form written in the header fields)
+FORMS = [
+    ("192.0.2.7", "192.0.2.7"),
+    ("192.0.2.7", "IPv6:::ffff:192.0.2.7"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("::ffff:192.0.2.7", "::FFFF:C000:207"),
+    ("2001:db8::7", "IPv6:2001:DB8:0:0:0:0:0:7"),
+    ("2001:db8::7", "2001:db8::7"),
+]
+
+
+@pytest.mark.parametrize("addr,form", FORMS)
+def test_changes_for_each_address_form(milter, addr, form):
+    hs = [(n, v.replace("{fmt}", form)) for n, v in HEADERS]
+    at_mail, code, mods = run(milter, addr, f"[{addr}]", hs)
+    assert at_mail in (None, "c")
+    assert code == "a"
+    # last first, so that removals do not shift the indices of later changes
+    assert mods == [
+        ("m", 1, "User-Agent", b""),
+        ("m", 1, "X-Client-Trace", b""),
+        ("m", 1, "X-Webmail", b" webmail"),
+        ("m", 3, "Received", b""),
+        ("m", 1, "X-Mailer", b""),
+        ("m", 1, "Received", b""),
+    ]
+
+
+def test_hostname_named(milter):
+    hs = [("Received", "from PC.Example.NET (helo) by y"), ("Received", "from pc.example.network")]
+    _, code, mods = run(milter, "198.51.100.9", "pc.example.net", hs)
+    assert code == "a"
+    assert mods == [("m", 1, "Received", b"")]
+
+
+def test_other_address_untouched(milter):
+    hs = [("Received", "from x ([192.0.2.70]) by y"), ("Received", "from x ([2001:db8::71])")]
+    _, code, mods = run(milter, "192.0.2.7", "[192.0.2.7]", hs)
+    assert (code, mods) == ("a", [])
+
+
+@pytest.mark.parametrize("auth", [None, ""])
+def test_unauthenticated_accepted_untouched(milter, auth):
+    hs = [(n, v.replace("{fmt}", "192.0.2.7")) for n, v in HEADERS]
+    at_mail, code, mods = run(milter, "192.0.2.7", "[192.0.2.7]", hs, auth=auth)
+    assert at_mail == "a"
+    assert mods == []
+
+
+CHECKS = [
+    ('{ header = "X-Mailer";\n    match = "(unclosed"; action = "remove"; }', 3,
+     'bad regular expression in match "(unclosed": '),
+    ('{ header = "X-Mailer"; action = "scrub"; }', 2, 'unknown action "scrub"'),
+    ('{ header = "X-Mailer"; action = "replace"; }', 2, 'action "replace" needs a non-empty text'),
+    ('{ header = "X Mailer"; action = "remove"; }', 2, 'header "X Mailer" is not a valid header field name'),
+    ('{ header = "X-Mailer:"; action = "remove"; }', 2, "is not a valid header field name"),
+    ('{ header = "X-Mailer"; action = "remove"; when = "always"; }', 2, "unknown setting 'when'"),
+]
+
+
+@pytest.mark.parametrize("rule,line,why", CHECKS)
+def test_check_names_file_line_and_problem(tmp_path, rule, line, why):
+    conf = tmp_path / "mxkit.conf"
+    conf.write_text(f'strip = {{\n  rules = ( {rule} );\n}};\n')
+    r = subprocess.run([STRIP, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert f"{conf}:{line}: " in r.stderr, r.stderr
+    assert why in r.stderr, r.stderr
+
+
+def test_check_ok_and_version(tmp_path):
+    conf = tmp_path / "mxkit.conf"
+    conf.write_text(f'strip = {{ socket = "inet:10043@127.0.0.1"; {EXTRA_RULES} }};\n')
+    r = subprocess.run([STRIP, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "configuration OK, 8 rule(s)" in r.stdout
+    r = subprocess.run([STRIP, "-V"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.startswith("mxkit-strip ")
