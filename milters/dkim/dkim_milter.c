@@ -121,7 +121,10 @@ static sfsistat fail_policy(SMFICTX *ctx, const char *why)
 	const char *qid = smfi_getsymval(ctx, "i");
 
 	mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
-	mx_log_safe(domain_safe, sizeof(domain_safe), c->domain, strlen(c->domain));
+	if (c->domain[0] != '\0')
+		mx_log_safe(domain_safe, sizeof(domain_safe), c->domain, strlen(c->domain));
+	else
+		snprintf(domain_safe, sizeof(domain_safe), "(not yet known)");
 	if (c->cfg->on_error == DKIM_ON_ERROR_ACCEPT) {
 		mx_log_err("%s: domain %s: not signed (%s); accepted unsigned (on_error = accept)",
 			   qid_safe, domain_safe, why);

@@ -18,6 +18,7 @@ import pytest
 from conftest import build_dir
 from dkim_support import dns_records, make_keys
 from dkim_support import verify as dkim_verify
+from harness.ports import wait_port
 from harness.milter import (MilterClient, SMFIP_NOHELO, SMFIP_NORCPT, SMFIP_NODATA,
                             SMFIP_NOUNKNOWN)
 
@@ -30,15 +31,20 @@ def genkeys(d):
     return rsa, ed, dns
 
 
-def write_config(d, sock, rsa, ed, canon, extra=""):
-    path = os.path.join(d, f"mxkit-{canon.replace('/', '-')}.conf")
+def write_config(d, sock, rsa, ed, canon, extra="", spec=None,
+                 internal=("10.0.0.0/8", "2001:db8:1::/48"), name=None):
+    """A config with example.org (RSA + Ed25519) and single.example keys;
+    the socket is unix:SOCK unless a full libmilter spec is given."""
+    name = name or f"mxkit-{canon.replace('/', '-')}"
+    path = os.path.join(d, f"{name}.conf")
+    nets = ", ".join(f'"{n}"' for n in internal)
     with open(path, "w") as f:
         f.write(f"""
 dkim = {{
-  socket = "unix:{sock}";
+  socket = "{spec or 'unix:' + sock}";
   user = "nobody";
   canonicalization = "{canon}";
-  internal_networks = [ "10.0.0.0/8", "2001:db8:1::/48" ];
+  internal_networks = [ {nets} ];
   keys = ( {{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }},
            {{ domain = "example.org"; selector = "ed"; key = "{ed}"; }},
            {{ domain = "single.example"; selector = "s1"; key = "{ed}"; }} );
@@ -49,7 +55,9 @@ dkim = {{
 
 
 class Milter:
-    def __init__(self, conf, sock, log, binary=None):
+    def __init__(self, conf, sock, log, binary=None, port=None):
+        """Start mxkit-dkim on conf; wait for the unix socket sock, or for
+        the loopback TCP port."""
         self.sock = sock
         self.logpath = log
         self.log = open(log, "wb")
@@ -59,6 +67,9 @@ class Milter:
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
         self.proc = subprocess.Popen([binary or MILTER, "-f", "-c", conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
+        if port is not None:
+            wait_port(port, timeout=10)
+            return
         deadline = time.monotonic() + 10
         while not os.path.exists(sock):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -298,15 +309,18 @@ def test_valgrind_clean(tmp_path):
     rsa, ed, dns = genkeys(d)
     sock = os.path.join(d, "vg.sock")
     conf = write_config(d, sock, rsa, ed, "relaxed/relaxed")
-    asan = b"libasan" in subprocess.run(["ldd", MILTER], capture_output=True).stdout
+    # tests/run gives the ASan build as MXKIT_BUILD and the plain one here.
+    plain = os.environ.get("MXKIT_PLAIN_BUILD")
+    binary = os.path.join(plain, "milters", "dkim", "mxkit-dkim") if plain else MILTER
+    asan = b"libasan" in subprocess.run(["ldd", binary], capture_output=True).stdout
     vglog = os.path.join(d, "valgrind.log")
     wrapper = os.path.join(d, "vg.sh")
     with open(wrapper, "w") as f:
         if asan:
-            f.write(f"#!/bin/sh\nexec {MILTER} \"$@\"\n")
+            f.write(f"#!/bin/sh\nexec {binary} \"$@\"\n")
         else:
             f.write("#!/bin/sh\nexec valgrind --error-exitcode=9 --leak-check=full "
-                    f"--errors-for-leak-kinds=definite --log-file={vglog} {MILTER} \"$@\"\n")
+                    f"--errors-for-leak-kinds=definite --log-file={vglog} {binary} \"$@\"\n")
     os.chmod(wrapper, 0o755)
     m = Milter(conf, sock, os.path.join(d, "milter.log"), binary=wrapper)
     env = {"milter": m, "dns": dns, "log": os.path.join(d, "milter.log")}

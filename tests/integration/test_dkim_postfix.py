@@ -14,44 +14,13 @@ import time
 
 import pytest
 
-from conftest import build_dir
 from dkim_support import dns_records, make_keys, verify
-from harness.ports import free_port, wait_port
+from harness.ports import free_port
 from harness.postfix import Postfix
 from harness.sink import Sink
-from test_dkim_milter import MILTER, Milter
+from test_dkim_milter import Milter, write_config
 
 CANONS = ("relaxed/relaxed", "simple/simple")
-
-
-def milter_config(d, name, port, rsa, ed, canon, internal):
-    path = os.path.join(d, f"{name}.conf")
-    with open(path, "w") as f:
-        f.write(f"""
-dkim = {{
-  socket = "inet:{port}@127.0.0.1";
-  user = "nobody";
-  canonicalization = "{canon}";
-  internal_networks = [ "{internal}" ];
-  keys = ( {{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }},
-           {{ domain = "example.org"; selector = "ed"; key = "{ed}"; }} );
-}};
-""")
-    return path
-
-
-class TcpMilter(Milter):
-    def __init__(self, conf, port, log):
-        self.port = port
-        self.sock = None
-        self.logpath = log
-        import subprocess
-        env = dict(os.environ)
-        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
-        self.log = open(log, "wb")
-        self.proc = subprocess.Popen([MILTER, "-f", "-c", conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
-        wait_port(port, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +37,9 @@ def world(tmp_path_factory):
             for kind, internal in (("out", "127.0.0.0/8"), ("in", "10.0.0.0/8")):
                 port = free_port()
                 name = f"{kind}-{canon.replace('/', '-')}"
-                conf = milter_config(d, name, port, rsa, ed, canon, internal)
-                milters[(kind, canon)] = TcpMilter(conf, port, os.path.join(d, name + ".log"))
+                conf = write_config(d, None, rsa, ed, canon, spec=f"inet:{port}@127.0.0.1",
+                                    internal=(internal,), name=name)
+                milters[(kind, canon)] = Milter(conf, None, os.path.join(d, name + ".log"), port=port)
                 ports[(kind, canon)] = port
         pf = Postfix("dkim", relayhost=sink.address, main={
             "smtpd_milters": f"inet:127.0.0.1:{ports[('out', CANONS[0])]}",

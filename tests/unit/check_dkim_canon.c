@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_dkim_run.h"
 #include "dkim_canon.h"
 
 struct collect {
@@ -283,27 +284,20 @@ START_TEST(test_canon_names)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	Suite *s = suite_create("dkim_canon");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_body_table, 0, (int)(sizeof(body_cases) / sizeof(body_cases[0])));
+	tcase_add_loop_test(tc, test_body_table, 0, N_CASES(body_cases));
 	tcase_add_loop_test(tc, test_body_streaming_chunk_sizes, 0,
-			    (int)(sizeof(body_cases) / sizeof(body_cases[0])));
+			    N_CASES(body_cases));
 	tcase_add_test(tc, test_body_streaming_random);
 	tcase_add_test(tc, test_body_many_blank_lines);
 	tcase_add_loop_test(tc, test_header_table, 0,
-			    (int)(sizeof(header_cases) / sizeof(header_cases[0])));
+			    N_CASES(header_cases));
 	tcase_add_test(tc, test_header_limit);
 	tcase_add_test(tc, test_canon_names);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+}
+
+int main(void)
+{
+	return dkim_check_run("dkim_canon", add_tests);
 }

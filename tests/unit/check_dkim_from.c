@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "check_dkim_run.h"
 #include "dkim_config.h"
 #include "dkim_from.h"
 #include "dkim_nets.h"
@@ -156,22 +157,16 @@ START_TEST(test_find_keys)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	Suite *s = suite_create("dkim_from");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_loop_test(tc, test_from_table, 0, (int)(sizeof(from_cases) / sizeof(from_cases[0])));
+	tcase_add_loop_test(tc, test_from_table, 0, N_CASES(from_cases));
 	tcase_add_test(tc, test_from_nul_and_long);
-	tcase_add_loop_test(tc, test_nets, 0, (int)(sizeof(net_cases) / sizeof(net_cases[0])));
+	tcase_add_loop_test(tc, test_nets, 0, N_CASES(net_cases));
 	tcase_add_test(tc, test_nets_bad);
 	tcase_add_test(tc, test_find_keys);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+}
+
+int main(void)
+{
+	return dkim_check_run("dkim_from", add_tests);
 }

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "check_dkim_run.h"
 #include "dkim_key.h"
 #include "dkim_msgparse.h"
 #include "dkim_sign.h"
@@ -372,28 +373,21 @@ START_TEST(test_parse_table)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	Suite *s = suite_create("dkim_sign");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
 	/* Each key, body fed in chunks of 1..8 bytes: the signature must not change. */
 	tcase_add_loop_test(tc, test_rfc8463_signatures, 0,
-			    (int)(sizeof(rfc_cases) / sizeof(rfc_cases[0])) * RFC_CHUNKS);
+			    N_CASES(rfc_cases) * RFC_CHUNKS);
 	tcase_add_loop_test(tc, test_rfc8463_dual_one_context, 0, 2);
 	tcase_add_test(tc, test_rfc8463_dns_records);
 	tcase_add_test(tc, test_key_checks);
 	tcase_add_test(tc, test_key_file_permissions);
 	tcase_add_test(tc, test_select_oversign);
 	tcase_add_test(tc, test_canon_bottom_up);
-	tcase_add_loop_test(tc, test_parse_table, 0, (int)(sizeof(parse_cases) / sizeof(parse_cases[0])));
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	tcase_add_loop_test(tc, test_parse_table, 0, N_CASES(parse_cases));
+}
+
+int main(void)
+{
+	return dkim_check_run("dkim_sign", add_tests);
 }
