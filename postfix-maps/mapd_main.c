@@ -7,6 +7,7 @@
  * and start the database workers and the event loop. */
 #include "mxkit-config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct mapd_state {
 	struct mapd_endpoint bound[MAPD_LISTEN_MAX];  /* what we listen on (fixed until restart) */
 	unsigned nbound;
 	int fds[MAPD_LISTEN_MAX];
+	char pid_file[PATH_MAX];          /* as written at start */
 	struct mapd_workers *workers;     /* owned by the server */
 	struct mapd_server *server;
 };
@@ -72,6 +74,8 @@ static void reload(struct mapd_state *st)
 		mx_log_warn("reload: 'listen' changed; restart " PROGRAM " to apply it");
 	if (conf->workers != st->conf.workers)
 		mx_log_warn("reload: 'workers' changed; restart " PROGRAM " to apply it");
+	if (strcmp(conf->daemon.pid_file, st->pid_file) != 0)
+		mx_log_warn("reload: 'pid_file' changed; restart " PROGRAM " to apply it");
 	if (conf->daemon.uid != st->conf.daemon.uid || conf->daemon.gid != st->conf.daemon.gid ||
 	    conf->socket_mode != st->conf.socket_mode ||
 	    conf->socket_gid != st->conf.socket_gid)
@@ -79,6 +83,13 @@ static void reload(struct mapd_state *st)
 	mapd_workers_reconfigure(st->workers, pool, conf->delimiter, conf->max_reply);
 	mapd_server_limits_from(conf, &lim);
 	mapd_server_reconfigure(st->server, &lim, cache);
+	/* What only a restart changes stays as it is in st->conf, so that the
+	 * next reload warns again. */
+	conf->workers = st->conf.workers;
+	conf->daemon.uid = st->conf.daemon.uid;
+	conf->daemon.gid = st->conf.daemon.gid;
+	conf->socket_mode = st->conf.socket_mode;
+	conf->socket_gid = st->conf.socket_gid;
 	st->conf = *conf;
 	free(conf);
 	mx_log_info("configuration reloaded from %s; cache flushed", st->args.config_path);
@@ -99,6 +110,7 @@ static int start(struct mapd_state *st, struct mx_err *err)
 	if (conf->daemon.pid_file[0] != '\0' &&
 	    mx_daemon_pidfile_write(conf->daemon.pid_file, conf->daemon.uid, conf->daemon.gid, err) < 0)
 		return -1;
+	memcpy(st->pid_file, conf->daemon.pid_file, sizeof(st->pid_file));
 	for (unsigned i = 0; i < conf->nlisten; i++) {
 		st->fds[i] = mapd_endpoint_bind(&conf->listen[i], conf->socket_mode,
 						conf->has_socket_group, conf->socket_gid, err);
@@ -140,7 +152,7 @@ static void cleanup(struct mapd_state *st)
 			(void)close(st->fds[i]);
 	for (unsigned i = 0; i < st->nbound; i++)
 		mapd_endpoint_unlink(&st->bound[i]);
-	mx_daemon_pidfile_remove(st->conf.daemon.pid_file);
+	mx_daemon_pidfile_remove(st->pid_file);
 }
 
 int main(int argc, char **argv)

@@ -49,6 +49,7 @@ struct conn {
 	struct mapd_job *job;    /* lookup in flight */
 	bool dead;               /* closed while a lookup was in flight */
 	bool peer_eof;
+	bool failed;             /* no memory for a reply: close */
 	int64_t last_io_ms;
 	int64_t req_start_ms;    /* first byte of the pending request, 0 if none */
 	int64_t out_since_ms;
@@ -74,6 +75,7 @@ struct mapd_server {
 	bool draining;
 	int reserve_fd;          /* spare fd to shed connections when out of fds */
 	int64_t last_refuse_log_ms;
+	int64_t last_deadline_check_ms;
 	unsigned refused;
 };
 
@@ -301,15 +303,15 @@ static void conn_reply(struct conn *c, const char *status, const char *value, si
 
 	c->out = malloc(need + 1);
 	if (c->out == NULL) {
-		mx_log_err("out of memory for a reply");
-		c->peer_eof = true;  /* nothing sensible left to do: close */
+		mx_log_err("%s: out of memory for a reply; closing", c->peer);
+		c->failed = true;
 		return;
 	}
 	h = snprintf(c->out, need + 1, "%zu:", plen);
 	if (h < 0 || (size_t)h + plen + 1 != need) {
 		free(c->out);
 		c->out = NULL;
-		c->peer_eof = true;
+		c->failed = true;
 		return;
 	}
 	memcpy(c->out + h, status, slen);
@@ -353,6 +355,10 @@ static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struc
 /* Write what we can; false if the connection was closed. */
 static bool conn_flush(struct mapd_server *s, struct conn *c)
 {
+	if (c->failed) {
+		conn_close(s, c);
+		return false;
+	}
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->h.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -440,7 +446,7 @@ static bool conn_process(struct mapd_server *s, struct conn *c)
 			conn_lookup(s, c, &req);
 			break;
 		}
-		if (c->out != NULL && !conn_flush(s, c))
+		if ((c->out != NULL || c->failed) && !conn_flush(s, c))
 			return false;
 	}
 	return true;
@@ -476,13 +482,19 @@ static void conn_readable(struct mapd_server *s, struct conn *c)
 
 static void conn_event(struct mapd_server *s, struct conn *c, uint32_t events)
 {
+	/* Hang-up or error: the peer can read no answer, so stop here (and
+	 * do not let a level-triggered HUP spin while a lookup is out). */
+	if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+		conn_close(s, c);
+		return;
+	}
 	if ((events & EPOLLOUT) != 0 && c->out != NULL) {
 		if (!conn_flush(s, c))
 			return;
 		if (c->out == NULL && !conn_process(s, c))
 			return;
 	}
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+	if ((events & EPOLLIN) != 0) {
 		conn_readable(s, c);
 		return;
 	}
@@ -587,7 +599,10 @@ static int loop_once(struct mapd_server *s, unsigned *signals_r)
 			break;
 		}
 	}
-	check_deadlines(s);
+	if (now_ms() - s->last_deadline_check_ms >= TICK_MS) {
+		check_deadlines(s);
+		s->last_deadline_check_ms = now_ms();
+	}
 	graveyard_empty(s);
 	return 0;
 }

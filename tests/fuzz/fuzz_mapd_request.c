@@ -4,7 +4,9 @@
  * chunks whose sizes come from the input's first byte, into a buffer of
  * the size a connection has. The parser's verdicts must be consistent:
  * OK/PERM consume a whole netstring within the buffered bytes, an OK key
- * is lowercase, non-empty, bounded and free of NUL/CR/LF. */
+ * is lowercase, non-empty, bounded and free of NUL/CR/LF. Every accepted
+ * key then goes through the partial-key planner and extension
+ * propagation, whose outputs must stay within their bounds. */
 #include "mxkit-config.h"
 
 #include <stdint.h>
@@ -12,6 +14,29 @@
 #include <string.h>
 
 #include "mapd_request.h"
+
+static void check_keys(const struct mapd_request *req)
+{
+	static const char *const delims[] = { "+", "+-", "" };
+	static char out[2 * MAPD_KEY_MAX + 2];
+	struct mapd_key_plan plan;
+
+	for (size_t d = 0; d < sizeof(delims) / sizeof(delims[0]); d++) {
+		mapd_keys_plan(req->map->keys, req->key, req->key_len, delims[d], &plan);
+		if (plan.n > MAPD_CANDIDATES_MAX)
+			abort();
+		for (unsigned i = 0; i < plan.n; i++)
+			if (plan.cand[i].len > req->key_len || plan.cand[i].key[plan.cand[i].len] != '\0' ||
+			    (i > 0 && plan.cand[i].len >= plan.cand[i - 1].len))
+				abort();
+		if (plan.ext != NULL) {
+			long n = mapd_keys_propagate(req->key, req->key_len, plan.ext, plan.ext_len,
+						     out, sizeof(out));
+			if (n >= 0 && ((size_t)n >= sizeof(out) || out[n] != '\0'))
+				abort();
+		}
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					if ((req.key[i] >= 'A' && req.key[i] <= 'Z') || req.key[i] == '\0' ||
 					    req.key[i] == '\r' || req.key[i] == '\n')
 						abort();
+				check_keys(&req);
 			}
 			memmove(buf, buf + consumed, len - consumed);
 			len -= consumed;

@@ -17,8 +17,8 @@ empty extension, two delimiters), unknown users in catch-all and plain
 domains, everything in the disabled domain. Remote destinations are only
 ever delivered to the test's relay sink.
 
-MYSQL_QUERIES are the reference queries for Postfix mysql: tables (taken from
-harness.mapd when that module provides them, so both stay one definition).
+MYSQL_QUERIES / mysql_table_cf: the reference queries for Postfix mysql:
+tables, re-exported from harness.mapd (one definition).
 """
 import random
 
@@ -35,29 +35,7 @@ TRANSPORT_DOMAIN_USERS = 40
 # A placeholder Dovecot-scheme hash: the fixture never stores a clear password.
 PASSWORD_HASH = "{SHA512-CRYPT}$6$mxkitfixture$" + "x" * 86
 
-_REFERENCE_QUERIES = {
-    "domain": "SELECT name FROM domains WHERE name='%s' AND active=1",
-    "mailbox": ("SELECT u.address FROM users u JOIN domains d ON d.id=u.domain_id "
-                "WHERE u.address='%s' AND u.active=1 AND d.active=1"),
-    "alias": ("SELECT a.destination FROM aliases a JOIN domains d ON d.id=a.domain_id "
-              "WHERE a.source='%s' AND a.active=1 AND d.active=1 "
-              "UNION SELECT u.address FROM users u JOIN domains d ON d.id=u.domain_id "
-              "WHERE u.address='%s' AND u.active=1 AND d.active=1"),
-    "sender_login": ("SELECT u.address FROM users u JOIN domains d ON d.id=u.domain_id "
-                     "WHERE u.address='%s' AND u.active=1 AND d.active=1 "
-                     "UNION SELECT u.address FROM aliases a JOIN users u ON u.address=a.destination "
-                     "JOIN domains d ON d.id=a.domain_id JOIN domains du ON du.id=u.domain_id "
-                     "WHERE a.source='%s' AND a.active=1 AND u.active=1 AND d.active=1 "
-                     "AND du.active=1"),
-    "transport": ("SELECT transport FROM domains WHERE name='%s' AND active=1 "
-                  "AND transport IS NOT NULL AND transport<>''"),
-}
-try:
-    from .mapd import MYSQL_QUERIES  # the mapd helper's copy is the reference when present
-except ImportError:
-    MYSQL_QUERIES = _REFERENCE_QUERIES
-
-MAPS = ("domain", "mailbox", "alias", "sender_login", "transport")
+from .mapd import MAPS, MYSQL_QUERIES, mysql_table_cf  # noqa: F401  (one definition)
 
 _SYLLABLES = ("an", "bo", "ca", "de", "el", "fi", "ga", "ha", "io", "ju", "ka", "li", "mo",
               "nu", "or", "pe", "qu", "ra", "si", "to", "ul", "ve", "wa", "xe", "yo", "za")
@@ -262,11 +240,3 @@ def load(db, fx):
                 [(ids[s.split("@", 1)[1]], s, dst, act) for s, dst, act in fx.aliases])
     finally:
         conn.close()
-
-
-def mysql_cf(db, mapname, host=None):
-    """A Postfix mysql: table config for map `mapname` against db (unix socket by default)."""
-    hosts = host or f"unix:{db.socket}"
-    return (f"# mxkit reference query for the {mapname} map\n"
-            f"hosts = {hosts}\nuser = {db.user}\npassword = {db.password}\n"
-            f"dbname = {db.name}\nquery = {MYSQL_QUERIES[mapname]}\n")

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 
 from . import fixtures
+from .dovecot_sasl import DovecotSasl
 from .mariadb import MariaDB
 from .postfix import Postfix
 from .sink import Sink
@@ -55,6 +56,7 @@ class MailEnv:
         self.relay = self.mbox = self.backend = None
         self.instances = []
         self.map_cf = {}
+        self.sasl = None
 
     # -- servers ---------------------------------------------------------
     def start_db(self):
@@ -87,6 +89,18 @@ class MailEnv:
             return rc
         return None
 
+    def start_sasl(self, users):
+        """A private Dovecot answering SMTP AUTH for {login: password}."""
+        self.sasl = DovecotSasl(self.dir, users).start()
+        return self.sasl
+
+    def sasl_settings(self):
+        """main.cf settings for SMTP AUTH through start_sasl()'s Dovecot, with
+        smtpd_sender_login_maps enforced on every MAIL FROM."""
+        return {"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot",
+                "smtpd_sasl_path": self.sasl.socket,
+                "smtpd_sender_restrictions": "reject_sender_login_mismatch"}
+
     # -- maps ------------------------------------------------------------
     def mysql_maps(self, proxy=False):
         """{map: 'mysql:/path.cf'} with the reference queries (hosts = unix socket)."""
@@ -96,7 +110,7 @@ class MailEnv:
         for m in fixtures.MAPS:
             path = os.path.join(cfdir, f"{m}.cf")
             with open(path, "w") as f:
-                f.write(fixtures.mysql_cf(self.db, m))
+                f.write(fixtures.mysql_table_cf(self.db, m))
             os.chmod(path, 0o640)
             shutil.chown(path, "root", "postfix")
             self.map_cf[m] = path
@@ -125,6 +139,8 @@ class MailEnv:
             except Exception:  # keep tearing down the rest
                 pass
         self.stop_mapd()
+        if self.sasl is not None:
+            self.sasl.stop()
         for s in self.sinks:
             s.stop()
         if self.db is not None:

@@ -130,7 +130,8 @@ class Client:
 class Mapd:
     """A private mxkit-mapd on a unix socket and a loopback TCP port."""
 
-    def __init__(self, basedir, db, tcp_db=False, **settings):
+    def __init__(self, basedir, db, tcp_db=False, binary=None, **settings):
+        self.binary = binary or mapd_binary()
         self.dir = os.path.join(basedir, "mapd")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -166,6 +167,7 @@ class Mapd:
     def write_config(self, **override):
         s = {"listen": [f"unix:{self.socket}", f"inet:127.0.0.1:{self.port}"],
              "log_file": self.log, "pid_file": self.pid_file, **self.settings, **override}
+        self.listen = list(s["listen"]) if isinstance(s["listen"], (list, tuple)) else [s["listen"]]
         if os.geteuid() == 0 and "user" not in s:
             s["user"] = "root"
         body = "".join(f"  {k} = {self._value(v)};\n" for k, v in s.items())
@@ -175,7 +177,7 @@ class Mapd:
         os.chmod(self.config, 0o644)
 
     def command(self, *args):
-        return [mapd_binary(), "-c", self.config, *args]
+        return [self.binary, "-c", self.config, *args]
 
     def start(self, wrapper=(), timeout=20.0):
         """Start in the foreground (-f, logs on stderr into self.log)."""
@@ -187,15 +189,24 @@ class Mapd:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mxkit-mapd exited {self.proc.returncode}: {self.log_text()}")
             try:
-                with Client(self.socket, timeout=1):
-                    pass
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
+                for where in self.listen:
+                    self._probe(where)
                 return self
             except OSError:
                 time.sleep(0.05)
         self.kill()
         raise TimeoutError(f"mxkit-mapd did not start: {self.log_text()}")
+
+    @staticmethod
+    def _probe(where):
+        """Connect once to a configured endpoint (raises OSError if nothing listens)."""
+        kind, _, rest = where.partition(":")
+        if kind == "unix":
+            with Client(rest, timeout=1):
+                return
+        host, _, port = rest.rpartition(":")
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+            return
 
     @property
     def pid(self):

@@ -1,6 +1,8 @@
 """mxkit-mapd against a private MariaDB: every map through the raw socketmap
 protocol and through `postmap -q`, malformed and slow clients, database
 outage and recovery, signals, -t/-V, privilege drop, and a valgrind run."""
+import contextlib
+import grp
 import os
 import re
 import signal
@@ -11,8 +13,9 @@ import time
 
 import pytest
 
-from harness.mapd import Client, Mapd, mapd_binary, netstring
+from harness.mapd import Mapd, mapd_binary, netstring, read_netstring
 from harness.mariadb import MariaDB
+from harness.ports import free_port
 
 DATA = [
     "INSERT INTO domains (name, active, transport) VALUES"
@@ -101,7 +104,25 @@ def mapd(data, tmpdir755):
     m = Mapd(tmpdir755, data, request_timeout=2)
     m.start()
     yield m
-    m.kill()
+    assert m.stop() == 0
+    assert_no_sanitizer_reports(m)
+
+
+def assert_no_sanitizer_reports(m):
+    log = m.log_text()
+    assert "runtime error:" not in log and "Sanitizer" not in log, log
+
+
+@contextlib.contextmanager
+def running(tmpdir, db, **settings):
+    """A started mapd that must stop with exit code 0 and no sanitizer report."""
+    m = Mapd(tmpdir, db, **settings)
+    m.start()
+    try:
+        yield m
+    finally:
+        assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
 
 
 def timed_lookups(m, stop, latencies, errors):
@@ -117,6 +138,17 @@ def timed_lookups(m, stop, latencies, errors):
                 time.sleep(0.01)
     except Exception as e:  # noqa: BLE001 - reported by the test
         errors.append(repr(e))
+
+
+def closed_within(sock, seconds):
+    """True if the peer closes sock (EOF or reset) within `seconds`."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
 
 
 def test_maps_raw_protocol(mapd):
@@ -206,19 +238,15 @@ def test_slow_client_is_cut_at_request_timeout(mapd):
         with mapd.client() as slow:
             start = time.monotonic()
             closed_after = None
-            for b in b"19:alias a@example.test,":
+            for b in b"19:alias a@example.test,":    # one byte a second
                 try:
                     slow.sock.sendall(bytes([b]))
                 except OSError:
                     closed_after = time.monotonic() - start
                     break
-                slow.sock.settimeout(1.0)
-                try:
-                    if slow.sock.recv(1) == b"":
-                        closed_after = time.monotonic() - start
-                        break
-                except socket.timeout:
-                    pass
+                if closed_within(slow.sock, 1.0):
+                    closed_after = time.monotonic() - start
+                    break
                 if time.monotonic() - start > 8:
                     break
         assert closed_after is not None and 1.5 <= closed_after <= 4.5, closed_after
@@ -230,11 +258,24 @@ def test_slow_client_is_cut_at_request_timeout(mapd):
     assert "request not completed within 2s" in mapd.log_text()
 
 
-def test_max_connections(data, tmpdir755):
-    m = Mapd(tmpdir755, data, max_connections=2)
-    m.start()
-    time.sleep(0.5)    # the start-up probes' connections are closed by now
+def test_ipv6_loopback(data, tmpdir755):
     try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+    port6 = free_port()
+    mapd_dir = os.path.join(tmpdir755, "mapd")
+    listen = [f"unix:{mapd_dir}/mapd.sock", f"inet:[::1]:{port6}"]
+    with running(tmpdir755, data, listen=listen), \
+            socket.create_connection(("::1", port6), timeout=5) as s6:
+        s6.sendall(netstring("domain example.test"))
+        assert read_netstring(s6) == b"OK example.test"
+
+
+def test_max_connections(data, tmpdir755):
+    with running(tmpdir755, data, max_connections=2) as m:
+        time.sleep(0.5)    # the start-up probes' connections are closed by now
         a, b = m.client(), m.client()
         assert a.lookup("domain", "example.test")[0] == "OK"
         assert b.lookup("domain", "example.test")[0] == "OK"
@@ -251,8 +292,19 @@ def test_max_connections(data, tmpdir755):
         b.close()
         c.close()
         assert "max_connections (2) reached" in m.log_text()
-    finally:
-        assert m.stop() == 0
+
+
+def test_idle_timeout(data, tmpdir755):
+    with running(tmpdir755, data, idle_timeout=1) as m, m.client() as busy, m.client() as idle:
+        assert idle.lookup("domain", "example.test")[0] == "OK"
+        start = time.monotonic()
+        closed = None
+        while time.monotonic() - start < 4:
+            assert busy.lookup("domain", "example.test")[0] == "OK"  # stays open
+            if closed_within(idle.sock, 0.3):
+                closed = time.monotonic() - start
+                break
+        assert closed is not None and 0.5 <= closed <= 2.5, closed
 
 
 def test_max_reply_gives_temp(data, tmpdir755):
@@ -268,6 +320,7 @@ def test_max_reply_gives_temp(data, tmpdir755):
     finally:
         data.sql("DELETE FROM aliases WHERE source = 'big@plain.test'")
         assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
 
 
 def test_database_outage_and_recovery(tmp_path):
@@ -305,6 +358,7 @@ def test_database_outage_and_recovery(tmp_path):
             assert m.proc.poll() is None
         finally:
             assert m.stop() == 0
+            assert_no_sanitizer_reports(m)
     finally:
         db.stop()
 
@@ -335,6 +389,7 @@ def test_sighup_changes_ttl_and_flushes(data, tmpdir755):
     finally:
         data.sql("UPDATE users SET active = 1 WHERE address = 'bob@example.test'")
         assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
 
 
 def test_sigterm_exits_cleanly(data, tmpdir755):
@@ -346,6 +401,7 @@ def test_sigterm_exits_cleanly(data, tmpdir755):
             assert int(f.read()) == m.pid
         t = time.monotonic()
         assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
         assert time.monotonic() - t < 6
     assert not os.path.exists(m.socket) and not os.path.exists(m.pid_file)
     assert "stopped" in m.log_text()
@@ -419,7 +475,8 @@ def test_version():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
 def test_runs_unprivileged(data, tmpdir755):
-    m = Mapd(tmpdir755, data, tcp_db=True, user="nobody")
+    m = Mapd(tmpdir755, data, tcp_db=True, user="nobody", socket_group="nogroup",
+             socket_mode="0620")
     m.start()
     try:
         with open(f"/proc/{m.pid}/status") as f:
@@ -429,9 +486,12 @@ def test_runs_unprivileged(data, tmpdir755):
         groups = re.search(r"^Groups:\s*(.*)$", status, re.M).group(1).split()
         assert set(uids) == {"65534"} and "0" not in gids and "0" not in groups
         assert m.lookup("mailbox", "alice@example.test") == ("OK", "alice@example.test")
-        assert oct(os.stat(m.socket).st_mode & 0o777) == oct(0o660)
+        st = os.stat(m.socket)
+        assert oct(st.st_mode & 0o777) == oct(0o620)
+        assert st.st_gid == grp.getgrnam("nogroup").gr_gid
     finally:
         assert m.stop() == 0
+        assert_no_sanitizer_reports(m)
     # as root without `user`: refused
     m2 = Mapd(tmpdir755, data)
     with open(m2.config) as f:
@@ -442,10 +502,25 @@ def test_runs_unprivileged(data, tmpdir755):
     assert r.returncode == 1 and "refusing to run as root" in r.stderr
 
 
+def sanitized(binary):
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    return "libasan" in r.stdout
+
+
+def plain_binary():
+    """The daemon of the plain build: $MXKIT_PLAIN_BUILD when the tests run on
+    a sanitizer build (tests/run), else the build under test."""
+    plain = os.environ.get("MXKIT_PLAIN_BUILD")
+    return os.path.join(plain, "postfix-maps", "mxkit-mapd") if plain else mapd_binary()
+
+
 def test_valgrind_clean(data, tmpdir755):
     valgrind = "/usr/bin/valgrind"
     assert os.path.exists(valgrind), "apt-get install valgrind"
-    m = Mapd(tmpdir755, data, cache_size=16)
+    binary = plain_binary()
+    if sanitized(binary):
+        pytest.skip("valgrind cannot run an ASan build; set MXKIT_PLAIN_BUILD to a plain build")
+    m = Mapd(tmpdir755, data, cache_size=16, binary=binary)
     m.start(wrapper=(valgrind, "--error-exitcode=99", "--leak-check=full",
                      "--errors-for-leak-kinds=definite", "-q"), timeout=60)
     try:

@@ -12,12 +12,16 @@ per instance): the RCPT replies must match (code and enhanced status code),
 and after delivery the final recipients at the sinks (including bounces back
 to the probe's sender) must match too.
 
-smtpd_sender_login_maps: smtpd only consults it for SASL-authenticated or
-SASL-enabled sessions, and no SASL server is part of this harness yet, so it
-is compared at the table level: the mysql: table queried with the partial
-keys Postfix itself would try (full address, address without extension,
-@domain) against mapd queried with the whole key only, for every probe.
+smtpd_sender_login_maps goes through smtpd too: both instances do SMTP AUTH
+against a private Dovecot (passwd-file with the fixture's active users) and
+enforce reject_sender_login_mismatch. Every probe is tried as MAIL FROM
+unauthenticated (rejected iff the address has an owner) and, for a sample of
+logins, authenticated as each owner and as non-owners; replies must match.
+The table-level comparison (the mysql: table with the partial keys Postfix
+tries -- full address, address without extension, @domain -- against mapd
+with the whole key) is kept too, since it compares the owner lists exactly.
 """
+import random
 import collections
 
 import pytest
@@ -40,8 +44,10 @@ def world():
         refused = next(u for u, a in fx.users if a and u.endswith("@bravo.example") and "+" not in u)
         env.mbox.set_rcpt_reply(refused, 550, "5.2.1 Mailbox disabled (test)")
         env.start_mapd()
-        env.pf_a = env.postfix("eqa", env.mysql_maps())
-        env.pf_b = env.postfix("eqb", env.socketmap_maps())
+        env.logins = {u: f"pw-{i}" for i, (u, a) in enumerate(fx.users) if a}
+        env.start_sasl(env.logins)
+        env.pf_a = env.postfix("eqa", env.mysql_maps(), extra=env.sasl_settings())
+        env.pf_b = env.postfix("eqb", env.socketmap_maps(), extra=env.sasl_settings())
         env.fx = fx
         yield env
     finally:
@@ -147,3 +153,53 @@ def _strip_ext(addr):
     if "+" in local and not local.startswith("+"):
         local = local.split("+", 1)[0]
     return f"{local}@{dom}"
+
+
+def _sender_checks(pf, pairs, valid_rcpt, logins):
+    """For [(login or None, sender)]: MAIL FROM + RCPT in one session per login;
+    returns {(login, sender): reply class of the RCPT (or MAIL) reply}."""
+    out = {}
+    by_login = collections.defaultdict(list)
+    for login, sender in pairs:
+        by_login[login].append(sender)
+    for login, senders in by_login.items():
+        s = pf.smtp()
+        try:
+            if login is not None:
+                s.login(login, logins[login])
+            for sender in senders:
+                code, text = s.mail(sender)
+                if code == 250:
+                    code, text = s.rcpt(valid_rcpt)
+                out[(login, sender)] = reply_class(code, text.decode("utf-8", "replace"))
+                s.rset()
+            s.quit()
+        finally:
+            s.close()
+    return out
+
+
+def test_sender_login_through_smtpd_matches(world):
+    """reject_sender_login_mismatch gives the same answers with mysql: and mapd."""
+    probes = [p.address for p in world.fx.probes]
+    valid_rcpt = next(u for u in world.logins if u.endswith("@alpha.example"))
+    owners = world.pf_a.postmap_query("mysql:" + world.map_cf["sender_login"],
+                                      sorted({p.lower() for p in probes}))
+    rng = random.Random(7)
+    sample = rng.sample(sorted(world.logins), 60)
+    pairs = [(None, p) for p in probes]
+    for login in sample:
+        owned = [p for p in probes if login in (_owners(owners.get(p.lower())) or ())]
+        owned += [p for p in probes if p.lower().startswith(login.split("@")[0] + "+")]
+        pairs += [(login, p) for p in dict.fromkeys(owned + rng.sample(probes, 5))]
+    got = {i: _sender_checks(pf, pairs, valid_rcpt, world.logins)
+           for i, pf in (("a", world.pf_a), ("b", world.pf_b))}
+    diffs = [f"login {k[0]} MAIL FROM {k[1]}: A {got['a'][k]} B {got['b'][k]}"
+             for k in got["a"] if got["a"][k] != got["b"][k]]
+    kinds = collections.Counter((k[0] is not None, v) for k, v in got["a"].items())
+    print(f"\nsender_login through smtpd: {len(pairs)} checks, {len(diffs)} differences; "
+          f"(authenticated, reply): {dict(kinds)}")
+    assert not diffs, "\n".join(diffs[:40])
+    # Not vacuous: owned and unowned senders, with and without login, were all seen.
+    assert kinds[(False, (553, "5.7.1"))] > 100 and kinds[(False, (250, "2.1.5"))] > 100
+    assert kinds[(True, (250, "2.1.5"))] > 50 and kinds[(True, (553, "5.7.1"))] > 50

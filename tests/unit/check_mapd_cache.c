@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mapd_cache.h"
+#include "unit_run.h"
 
 static time_t fake_now;
 
@@ -186,11 +187,5 @@ static Suite *cache_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cache_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(cache_suite());
 }

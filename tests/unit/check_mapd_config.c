@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mapd_config.h"
+#include "unit_run.h"
 
 static char path[64];
 
@@ -172,7 +173,7 @@ static Suite *config_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
-	tcase_add_loop_test(tc, test_bad_values, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_loop_test(tc, test_bad_values, 0, UNIT_CASES(bad_cases));
 	tcase_add_test(tc, test_missing);
 	suite_add_tcase(s, tc);
 	return s;
@@ -180,11 +181,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(config_suite());
 }

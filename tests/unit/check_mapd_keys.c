@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mapd_keys.h"
+#include "unit_run.h"
 
 struct plan_case {
 	enum mapd_key_kind kind;
@@ -143,9 +144,9 @@ static Suite *keys_suite(void)
 	Suite *s = suite_create("mapd_keys");
 	TCase *tc = tcase_create("keys");
 
-	tcase_add_loop_test(tc, test_plan_table, 0, (int)(sizeof(plan_cases) / sizeof(plan_cases[0])));
+	tcase_add_loop_test(tc, test_plan_table, 0, UNIT_CASES(plan_cases));
 	tcase_add_loop_test(tc, test_propagate_table, 0,
-			    (int)(sizeof(propagate_cases) / sizeof(propagate_cases[0])));
+			    UNIT_CASES(propagate_cases));
 	tcase_add_test(tc, test_long_key);
 	suite_add_tcase(s, tc);
 	return s;
@@ -153,11 +154,5 @@ static Suite *keys_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(keys_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(keys_suite());
 }

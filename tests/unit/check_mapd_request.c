@@ -7,6 +7,7 @@
 
 #include "mapd_request.h"
 #include "mx_netstring.h"
+#include "unit_run.h"
 
 struct request_case {
 	const char *in;
@@ -129,7 +130,7 @@ static Suite *request_suite(void)
 	Suite *s = suite_create("mapd_request");
 	TCase *tc = tcase_create("parse");
 
-	tcase_add_loop_test(tc, test_request_table, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, test_request_table, 0, UNIT_CASES(cases));
 	tcase_add_test(tc, test_key_length_limit);
 	tcase_add_test(tc, test_bytewise);
 	suite_add_tcase(s, tc);
@@ -138,11 +139,5 @@ static Suite *request_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(request_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(request_suite());
 }
