@@ -17,8 +17,6 @@ the same message sent without AUTH to a local user keeps every header.
 import os
 import re
 import smtplib
-import subprocess
-import time
 
 import pytest
 
@@ -28,6 +26,7 @@ from harness.dovecot import Dovecot
 from harness.ports import free_port, wait_port
 from harness.postfix import Postfix
 from harness.sink import Sink
+from test_dkim_milter import Milter
 
 STRIP = os.path.join(build_dir(), "milters", "strip", "mxkit-strip")
 DKIM = os.path.join(build_dir(), "milters", "dkim", "mxkit-dkim")
@@ -71,37 +70,6 @@ def fields(data):
         else:
             out.append(line)
     return out
-
-
-class Daemon:
-    """One of our milters in the foreground on a loopback port."""
-
-    def __init__(self, binary, conf, port, log):
-        self.logpath = log
-        self.log = open(log, "wb")
-        self.proc = subprocess.Popen([binary, "-f", "-c", conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_port(port, timeout=10)
-        except TimeoutError:
-            self.stop()
-            raise
-
-    def text(self):
-        with open(self.logpath, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert bad not in self.text(), self.text()
 
 
 class SubmissionPostfix(Postfix):
@@ -156,9 +124,9 @@ dkim = {{
     relay, lmtp = Sink("smtp", "relay").start(), Sink("lmtp", "local").start()
     started += [relay.stop, lmtp.stop]
     try:
-        strip = Daemon(STRIP, conf, strip_port, os.path.join(d, "strip.log"))
+        strip = Milter(conf, None, os.path.join(d, "strip.log"), binary=STRIP, port=strip_port)
         started.append(strip.stop)
-        dkim = Daemon(DKIM, conf, dkim_port, os.path.join(d, "dkim.log"))
+        dkim = Milter(conf, None, os.path.join(d, "dkim.log"), binary=DKIM, port=dkim_port)
         started.append(dkim.stop)
         dc = Dovecot("strip", users={USER: PASSWORD})
         dc.start()
@@ -258,6 +226,6 @@ def test_submission_without_auth_is_refused(world):
 
 
 def test_logs(world):
-    assert re.search(r"removed [1-9][0-9]* and replaced 0 header field", world["strip"].text())
+    assert re.search(r"removed [1-9][0-9]* and replaced 0 header field", open(world["strip"].logpath, errors="replace").read())
     problems = [l for l in world["pf"].problems() if "milter" in l or "cleanup" in l]
     assert problems == []
