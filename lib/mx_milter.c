@@ -2,6 +2,9 @@
 #include "mxkit-config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,4 +71,100 @@ int mx_milter_main(struct mx_err *err)
 void mx_milter_stop(void)
 {
 	(void)smfi_stop();
+}
+
+static void (*reload_fn)(void);  /* set once before the reload thread starts */
+
+static void *reload_thread(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;)
+		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+			reload_fn();
+	return NULL;
+}
+
+int mx_milter_reload_start(void (*reload)(void), struct mx_err *err)
+{
+	sigset_t set;
+	pthread_t t;
+	int e;
+
+	/* Blocked before any thread exists, so every thread inherits it:
+	 * SIGUSR1 goes to the reload thread's sigwait, the others to
+	 * libmilter's signal thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
+		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
+	reload_fn = reload;
+	if ((e = pthread_create(&t, NULL, reload_thread, NULL)) != 0)
+		return mx_err_set(err, "cannot start the reload thread: %s", strerror(e));
+	(void)pthread_detach(t);
+	return 0;
+}
+
+struct mx_milter_shared {
+	void *value;
+	void (*free_fn)(void *);
+	unsigned refs;  /* connections using it, +1 while it is the current one */
+};
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mx_milter_shared *shared_current;  /* under shared_lock */
+
+struct mx_milter_shared *mx_milter_shared_acquire(void **value_r)
+{
+	struct mx_milter_shared *r;
+
+	pthread_mutex_lock(&shared_lock);
+	r = shared_current;
+	if (r != NULL)
+		r->refs++;
+	pthread_mutex_unlock(&shared_lock);
+	*value_r = r != NULL ? r->value : NULL;
+	return r;
+}
+
+void mx_milter_shared_release(struct mx_milter_shared *r)
+{
+	bool last;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&shared_lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&shared_lock);
+	if (last) {
+		r->free_fn(r->value);
+		free(r);
+	}
+}
+
+int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *err)
+{
+	struct mx_milter_shared *r = NULL, *old;
+
+	if (value != NULL) {
+		r = malloc(sizeof(*r));
+		if (r == NULL)
+			return mx_err_set(err, "out of memory");
+		r->value = value;
+		r->free_fn = free_fn;
+		r->refs = 1;
+	}
+	pthread_mutex_lock(&shared_lock);
+	old = shared_current;
+	shared_current = r;
+	pthread_mutex_unlock(&shared_lock);
+	mx_milter_shared_release(old);
+	return 0;
 }

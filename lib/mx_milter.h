@@ -33,4 +33,22 @@ int mx_milter_main(struct mx_err *err);
 /* Ask smfi_main() to return (from a signal-safe context is fine). */
 void mx_milter_stop(void);
 
+/* Reload on SIGUSR1 (libmilter's signal thread takes SIGHUP as "stop").
+ * Blocks SIGUSR1, SIGHUP, SIGTERM and SIGINT in the calling thread, so
+ * call it before smfi_main() creates threads, and starts a thread that
+ * calls reload() for each SIGUSR1. Returns 0 or -1 with err. */
+int mx_milter_reload_start(void (*reload)(void), struct mx_err *err);
+
+/* A configuration shared by connections across reloads: each connection
+ * holds a reference for its life; mx_milter_shared_set() makes a new value
+ * current and the old one is freed (with free_fn) when its last
+ * connection lets go. Thread-safe. */
+struct mx_milter_shared;
+/* Make value current (NULL: none). Returns 0, or -1 when out of memory
+ * (value is then not taken). */
+int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *err);
+/* The current value with a reference (NULL when none), and its handle. */
+struct mx_milter_shared *mx_milter_shared_acquire(void **value_r);
+void mx_milter_shared_release(struct mx_milter_shared *ref);
+
 #endif

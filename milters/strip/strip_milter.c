@@ -21,16 +21,21 @@
 #include <strings.h>
 
 #include "mx_log.h"
+#include "mx_milter.h"
 #include "strip_milter.h"
 
 #define STRIP_CHANGES_MAX 1000        /* changed fields per message */
 #define STRIP_VALUE_MAX (1u << 20)    /* bytes of one value that are looked at */
 
-static const struct strip_config *config;  /* set before serving, then read-only */
-
-void strip_milter_set_config(const struct strip_config *cfg)
+static void config_free(void *p)
 {
-	config = cfg;
+	strip_config_free(p);
+	free(p);
+}
+
+int strip_milter_set_config(struct strip_config *cfg, struct mx_err *err)
+{
+	return mx_milter_shared_set(cfg, config_free, err);
 }
 
 struct change {
@@ -39,6 +44,8 @@ struct change {
 };
 
 struct conn {
+	struct mx_milter_shared *ref; /* holds cfg for the connection's life */
+	const struct strip_config *cfg;
 	struct strip_client client;
 	bool leadspc;                 /* values come with their leading space */
 	bool nr_hdr;                  /* the MTA expects no reply to a header */
@@ -70,11 +77,10 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	unsigned long want = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA |
 			     SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR;
 	struct conn *c;
+	void *cfg;
 
 	(void)f2;
 	(void)f3;
-	if (config == NULL)
-		return SMFIS_REJECT;
 	if ((f0 & SMFIF_CHGHDRS) == 0) {
 		mx_log_err("the MTA does not allow changing header fields: cannot strip");
 		return SMFIS_REJECT;  /* libmilter: abort the negotiation */
@@ -82,6 +88,12 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return SMFIS_REJECT;
+	c->ref = mx_milter_shared_acquire(&cfg);
+	if (c->ref == NULL) {
+		free(c);
+		return SMFIS_REJECT;
+	}
+	c->cfg = cfg;
 	*pf0 = SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
 	*pf1 = f1 & want;
 	*pf2 = 0;
@@ -155,7 +167,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	const struct strip_rule *r;
 	size_t len, n, i;
 
-	if (!c->msg_on || !strip_rules_want(&config->rules, name))
+	if (!c->msg_on || !strip_rules_want(&c->cfg->rules, name))
 		return next;
 	len = strlen(value);
 	if (len > STRIP_VALUE_MAX)
@@ -166,12 +178,12 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	}
 	n = strip_value_unfold(value, len, c->buf);
 	/* Count this field among those of its name (every rule for the name shares name_id). */
-	for (i = 0; i < config->rules.n; i++)
-		if (strcasecmp(config->rules.rule[i].header, name) == 0) {
-			c->counts[config->rules.rule[i].name_id]++;
+	for (i = 0; i < c->cfg->rules.n; i++)
+		if (strcasecmp(c->cfg->rules.rule[i].header, name) == 0) {
+			c->counts[c->cfg->rules.rule[i].name_id]++;
 			break;
 		}
-	r = strip_rules_match(&config->rules, name, c->buf, n, &c->client);
+	r = strip_rules_match(&c->cfg->rules, name, c->buf, n, &c->client);
 	if (r == NULL)
 		return next;
 	if (c->nchanges >= STRIP_CHANGES_MAX) {
@@ -243,6 +255,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 
 	if (c != NULL) {
+		mx_milter_shared_release(c->ref);
 		free(c->buf);
 		free(c);
 		smfi_setpriv(ctx, NULL);

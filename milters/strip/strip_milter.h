@@ -4,13 +4,15 @@
 
 #include <libmilter/mfapi.h>
 
+#include "mx_error.h"
 #include "strip_config.h"
 
 /* The filter description for smfi_register(). */
 struct smfiDesc *strip_milter_desc(void);
 
-/* The configuration the callbacks use. Set once before the milter
- * starts serving; read-only afterwards. */
-void strip_milter_set_config(const struct strip_config *cfg);
+/* Make cfg (heap-allocated, now owned here) the configuration for new
+ * connections; connections in progress keep theirs, and an old one is
+ * freed when its last connection closes. NULL drops it (at exit). */
+int strip_milter_set_config(struct strip_config *cfg, struct mx_err *err);
 
 #endif

@@ -7,6 +7,7 @@ header changes. Also the configuration check (-t) on bad rules: each
 message names the file, the line and the problem.
 """
 import os
+import signal
 import subprocess
 import time
 
@@ -177,3 +178,42 @@ def test_valgrind_clean(tmp_path):
     finally:
         m.stop()
     assert m.proc.returncode == 0, open(tmp_path / "vg.log").read() if (tmp_path / "vg.log").exists() else ""
+
+
+def test_reload_on_sigusr1(tmp_path):
+    """SIGUSR1: new connections use the new rules; a connection already open
+    keeps the old ones; a bad configuration is logged and changes nothing."""
+    sock, conf, log = str(tmp_path / "r.sock"), tmp_path / "mxkit.conf", tmp_path / "r.log"
+    conf.write_text(f'strip = {{ socket = "unix:{sock}"; user = "root"; }};\n')
+    m = Milter(str(conf), sock, str(log), binary=STRIP)
+    hs = [("X-Foo", "bar"), ("X-Mailer", "x")]
+    try:
+        assert run(sock, "192.0.2.7", "[192.0.2.7]", hs)[2] == [("m", 1, "X-Mailer", b"")]
+        old = MilterClient("unix:" + sock)   # opened before the reload
+        old.negotiate()
+        conf.write_text(f'strip = {{ socket = "unix:{sock}"; user = "root"; default_rules = false;\n'
+                        '  rules = ( { header = "X-Foo"; action = "remove"; } ); };\n')
+        m.proc.send_signal(signal.SIGUSR1)
+        wait_log(log, "configuration reloaded")
+        assert run(sock, "192.0.2.7", "[192.0.2.7]", hs)[2] == [("m", 1, "X-Foo", b"")]
+        old.connect("[192.0.2.7]", "192.0.2.7")
+        old.mail("<a@example.org>", macros={"{auth_authen}": "a"})
+        for name, value in hs:
+            old.header(name, " " + value)
+        old.eoh()
+        assert old.eom() == ("a", [("m", 1, "X-Mailer", b"")])
+        old.close()
+        conf.write_text('strip = { rules = ( { header = "X-Foo"; action = "zap"; } ); };\n')
+        m.proc.send_signal(signal.SIGUSR1)
+        wait_log(log, "reload failed, keeping the old configuration")
+        assert 'unknown action "zap"' in log.read_text()
+        assert run(sock, "192.0.2.7", "[192.0.2.7]", hs)[2] == [("m", 1, "X-Foo", b"")]
+    finally:
+        m.stop()
+
+
+def wait_log(path, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.05)
