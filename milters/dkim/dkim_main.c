@@ -1,0 +1,190 @@
+/* dkim_main.c: mxkit-dkim, the DKIM signing milter: start-up and stop.
+ *
+ *   mxkit-dkim [-c FILE] [-f] [-t] [-V]
+ *
+ * Order of start-up: parse the command line and the whole configuration,
+ * every key included (so -t finds every bad key, path or permission),
+ * open the log, go to the background, write the pid file and open the
+ * milter socket while still root, drop privileges, then serve. SIGTERM
+ * and SIGINT stop it (libmilter's own signal thread handles them).
+ *
+ * SIGUSR1 reloads the configuration and keys: new connections use the new
+ * keys, connections in progress finish with the old ones, and a
+ * configuration that fails to load is logged and leaves the old one in
+ * use. (SIGHUP cannot be used: libmilter's signal thread takes SIGHUP as
+ * "stop".) Key files are read again as the daemon's user, so for reloads
+ * they must be owned by that user. */
+#include "mxkit-config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_config.h"
+#include "dkim_milter.h"
+#include "mx_daemon.h"
+#include "mx_log.h"
+#include "mx_milter.h"
+
+#define PROGRAM "mxkit-dkim"
+
+static const char *reload_path;  /* set before the reload thread starts, then read-only */
+static char reload_socket[DKIM_PATH_MAX];  /* the socket in use, likewise */
+
+static void reload(void)
+{
+	struct dkim_config *cfg = malloc(sizeof(*cfg));
+	struct mx_err err;
+	size_t nkeys;
+
+	if (cfg == NULL) {
+		mx_log_err("reload: out of memory; keeping the old configuration");
+		return;
+	}
+	if (dkim_config_load(reload_path, true, cfg, &err) < 0) {
+		mx_log_err("reload failed, keeping the old configuration: %s", err.text);
+		free(cfg);
+		return;
+	}
+	if (strcmp(cfg->socket, reload_socket) != 0)
+		mx_log_warn("reload: 'socket' changed; restart " PROGRAM " to apply it");
+	nkeys = cfg->nkeys;
+	if (dkim_milter_set_config(cfg, &err) < 0) {
+		mx_log_err("reload failed, keeping the old configuration: %s", err.text);
+		dkim_config_free(cfg);
+		free(cfg);
+		return;
+	}
+	mx_log_info("configuration reloaded from %s: %zu key(s)", reload_path, nkeys);
+}
+
+/* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
+static void *reload_thread(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+			reload();
+	}
+	return NULL;
+}
+
+static int reload_start(struct mx_err *err)
+{
+	sigset_t set;
+	pthread_t t;
+	int e;
+
+	/* Blocked before any thread exists, so every thread inherits it:
+	 * SIGUSR1 goes to the reload thread's sigwait, the others to
+	 * libmilter's signal thread (which blocks them too, later). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
+		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
+	if ((e = pthread_create(&t, NULL, reload_thread, NULL)) != 0)
+		return mx_err_set(err, "cannot start the reload thread: %s", strerror(e));
+	(void)pthread_detach(t);
+	return 0;
+}
+
+static int start(const struct mx_daemon_args *args, const struct dkim_config *cfg,
+		 struct mx_err *err)
+{
+	const struct mx_daemon_config *d = &cfg->daemon;
+
+	if (mx_daemon_detach(args, err) < 0)
+		return -1;
+	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
+		return -1;
+	if (mx_milter_open(dkim_milter_desc(), cfg->socket, (int)cfg->timeout,
+			   d->has_user ? d->uid : (uid_t)-1, d->has_user ? d->gid : (gid_t)-1, err) < 0)
+		return -1;
+	if (mx_daemon_drop_privileges(d, err) < 0)
+		return -1;
+	return reload_start(err);
+}
+
+int main(int argc, char **argv)
+{
+	struct mx_daemon_args args;
+	struct dkim_config *cfg;
+	char pid_file[sizeof(cfg->daemon.pid_file)];
+	struct mx_err err;
+	int rc = 1;
+
+	if (mx_daemon_args_parse(argc, argv, &args, &err) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
+		return 1;
+	}
+	if (args.version) {
+		mx_daemon_print_version(PROGRAM);
+		return 0;
+	}
+	cfg = malloc(sizeof(*cfg));
+	if (cfg == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return 1;
+	}
+	if (dkim_config_load(args.config_path, true, cfg, &err) < 0 ||
+	    mx_milter_check_socket(cfg->socket, &err) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
+		free(cfg);
+		return 1;
+	}
+	if (args.check_only) {
+		printf("%s: configuration OK, %zu key(s)\n", args.config_path, cfg->nkeys);
+		rc = 0;
+		goto out;
+	}
+	if (mx_daemon_log_setup(PROGRAM, &args, &cfg->daemon, &err) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", err.text);
+		goto out;
+	}
+	reload_path = args.config_path;
+	memcpy(reload_socket, cfg->socket, sizeof(reload_socket));
+	if (start(&args, cfg, &err) < 0) {
+		mx_log_err("cannot start: %s", err.text);
+		if (!args.foreground)
+			fprintf(stderr, PROGRAM ": cannot start: %s\n", err.text);
+		goto out_pid;
+	}
+	if (cfg->nkeys == 0)
+		mx_log_warn("%s: no DKIM keys configured: nothing will be signed", args.config_path);
+	mx_log_info("started on %s with %zu key(s), canonicalization %s/%s", cfg->socket,
+		    cfg->nkeys, dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
+	/* From here on the milter owns cfg (a reload may free it). */
+	memcpy(pid_file, cfg->daemon.pid_file, sizeof(pid_file));
+	if (dkim_milter_set_config(cfg, &err) < 0) {
+		mx_log_err("cannot start: %s", err.text);
+		goto out_pid;
+	}
+	cfg = NULL;
+	mx_daemon_ready();
+	if (mx_milter_main(&err) < 0)
+		mx_log_err("%s", err.text);
+	else
+		rc = 0;
+	dkim_milter_clear_config();
+	mx_log_info("stopped");
+	mx_daemon_pidfile_remove(pid_file);
+	mx_log_close();
+	return rc;
+out_pid:
+	mx_daemon_pidfile_remove(cfg->daemon.pid_file);
+	mx_log_close();
+out:
+	dkim_config_free(cfg);
+	free(cfg);
+	return rc;
+}

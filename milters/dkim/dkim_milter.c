@@ -1,0 +1,376 @@
+/* dkim_milter.c: mxkit-dkim's milter callbacks.
+ *
+ * Per connection: is the client local (no address, or loopback from a
+ * local submission), in the internal networks, or authenticated (the
+ * {auth_authen} macro at MAIL FROM)? Only then is a message considered.
+ * Per message: the signable header fields are kept; at the end of the
+ * header the single From: address decides the keys; the body is hashed
+ * as it streams in; at the end of the message one DKIM-Signature field
+ * per key is inserted at the top. Inbound mail is never signed.
+ *
+ * A failure to sign follows dkim.on_error: tempfail (default: unsigned
+ * mail never leaves silently) or accept unsigned. Header and body
+ * chunks are taken without replies when the MTA offers it (SMFIP_NR_HDR,
+ * SMFIP_NR_BODY), which saves a round trip per chunk. */
+#include "mxkit-config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dkim_from.h"
+#include "dkim_milter.h"
+#include "dkim_sign.h"
+#include "mx_log.h"
+
+/* The configuration in use. A connection holds a reference for its whole
+ * life, so a reload (dkim_milter_set_config) applies to new connections
+ * and the old configuration, keys included, is freed when the last
+ * connection using it closes. */
+struct cfg_ref {
+	struct dkim_config *cfg;
+	unsigned refs;  /* connections using it, +1 while it is the current one */
+};
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_ref *cfg_current;  /* under cfg_lock */
+
+static struct cfg_ref *cfg_acquire(void)
+{
+	struct cfg_ref *r;
+
+	pthread_mutex_lock(&cfg_lock);
+	r = cfg_current;
+	if (r != NULL)
+		r->refs++;
+	pthread_mutex_unlock(&cfg_lock);
+	return r;
+}
+
+static void cfg_release(struct cfg_ref *r)
+{
+	bool last;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&cfg_lock);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&cfg_lock);
+	if (last) {
+		dkim_config_free(r->cfg);
+		free(r->cfg);
+		free(r);
+	}
+}
+
+int dkim_milter_set_config(struct dkim_config *cfg, struct mx_err *err)
+{
+	struct cfg_ref *r = malloc(sizeof(*r)), *old;
+
+	if (r == NULL)
+		return mx_err_set(err, "out of memory");
+	r->cfg = cfg;
+	r->refs = 1;
+	pthread_mutex_lock(&cfg_lock);
+	old = cfg_current;
+	cfg_current = r;
+	pthread_mutex_unlock(&cfg_lock);
+	cfg_release(old);
+	return 0;
+}
+
+void dkim_milter_clear_config(void)
+{
+	struct cfg_ref *old;
+
+	pthread_mutex_lock(&cfg_lock);
+	old = cfg_current;
+	cfg_current = NULL;
+	pthread_mutex_unlock(&cfg_lock);
+	cfg_release(old);
+}
+
+struct conn {
+	bool trusted_client;      /* local or internal network */
+	bool leadspc;             /* header values come with their leading space */
+	bool nr_hdr, nr_body;     /* MTA expects no reply to header / body */
+	bool msg_on;              /* signing this message */
+	bool msg_started;
+	struct cfg_ref *ref;      /* the configuration of this connection */
+	const struct dkim_config *cfg;
+	char error[MX_ERR_MAX];   /* failure seen where no reply may be sent */
+	char client[64];
+	struct dkim_msg msg;
+	size_t nkeys;
+	const struct dkim_key *keys[DKIM_SIGS_PER_MSG];
+	char domain[DKIM_DOMAIN_MAX + 1];
+	struct dkim_buf sig;
+};
+
+static struct conn *conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static sfsistat fail_policy(SMFICTX *ctx, const char *why)
+{
+	struct conn *c = conn_of(ctx);
+	char qid_safe[64], domain_safe[MX_LOG_SAFE_MAX];
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
+	if (c->domain[0] != '\0')
+		mx_log_safe(domain_safe, sizeof(domain_safe), c->domain, strlen(c->domain));
+	else
+		snprintf(domain_safe, sizeof(domain_safe), "(not yet known)");
+	if (c->cfg->on_error == DKIM_ON_ERROR_ACCEPT) {
+		mx_log_err("%s: domain %s: not signed (%s); accepted unsigned (on_error = accept)",
+			   qid_safe, domain_safe, why);
+		c->msg_on = false;
+		return SMFIS_ACCEPT;
+	}
+	mx_log_err("%s: domain %s: not signed (%s); tempfail", qid_safe, domain_safe, why);
+	c->msg_on = false;
+	(void)smfi_setreply(ctx, "451", "4.7.0", "DKIM signing failed, try again later");
+	return SMFIS_TEMPFAIL;
+}
+
+/* Header and body callbacks may not answer (SMFIP_NR_*): keep the
+ * reason, and apply the policy at the end of the header or message. */
+static sfsistat defer_failure(struct conn *c, const char *why, bool noreply)
+{
+	if (c->error[0] == '\0')
+		snprintf(c->error, sizeof(c->error), "%s", why);
+	return noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long want = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOHELO |
+			     SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY;
+	struct conn *c = calloc(1, sizeof(*c));
+	struct mx_err err;
+
+	(void)f2;
+	(void)f3;
+	if (c == NULL)
+		return SMFIS_REJECT;  /* libmilter: abort the negotiation */
+	if (dkim_msg_init(&c->msg, &err) < 0) {
+		mx_log_err("connection setup: %s", err.text);
+		free(c);
+		return SMFIS_REJECT;
+	}
+	dkim_buf_init(&c->sig, 65536);
+	c->ref = cfg_acquire();
+	if (c->ref == NULL || (f0 & SMFIF_ADDHDRS) == 0) {
+		if (c->ref != NULL)
+			mx_log_err("the MTA does not allow adding header fields: cannot sign");
+		cfg_release(c->ref);
+		dkim_msg_free(&c->msg);
+		free(c);
+		return SMFIS_REJECT;
+	}
+	c->cfg = c->ref->cfg;
+	*pf0 = SMFIF_ADDHDRS;
+	*pf1 = f1 & want;
+	*pf2 = 0;
+	*pf3 = 0;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	mx_log_safe(c->client, sizeof(c->client), host ? host : "local", host ? strlen(host) : 5);
+	/* No address: mail submitted on this host (sendmail(1), pickup). */
+	c->trusted_client = sa == NULL || dkim_nets_match(&c->cfg->nets, sa);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+	struct dkim_msg_opts o;
+	struct mx_err err;
+
+	(void)argv;
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->msg_on = c->trusted_client || (auth != NULL && *auth != '\0');
+	c->nkeys = 0;
+	c->domain[0] = '\0';
+	c->error[0] = '\0';
+	if (!c->msg_on)
+		return SMFIS_ACCEPT;  /* inbound: never signed, nothing more to see */
+	memset(&o, 0, sizeof(o));
+	o.t = (long long)time(NULL);
+	o.expire = c->cfg->expire;
+	o.eol = "\n";  /* the MTA writes CRLF on the wire */
+	o.need_body[c->cfg->bc] = true;
+	if (dkim_msg_start(&c->msg, &o, &err) < 0)
+		return fail_policy(ctx, err.text);
+	c->msg_started = true;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+	struct mx_err err;
+	size_t vlen = strlen(value);
+
+	if (!c->msg_on || c->error[0] != '\0')
+		return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (!c->leadspc && vlen > 0 && value[0] != ' ' && value[0] != '\t') {
+		/* The MTA dropped the space after the colon: put it back. */
+		char small[1024], *v = vlen + 1 < sizeof(small) ? small : malloc(vlen + 2);
+		int rc;
+		if (v == NULL)
+			return defer_failure(c, "out of memory", c->nr_hdr);
+		v[0] = ' ';
+		memcpy(v + 1, value, vlen);
+		rc = dkim_msg_header(&c->msg, name, strlen(name), v, vlen + 1, &err);
+		if (v != small)
+			free(v);
+		if (rc < 0)
+			return defer_failure(c, err.text, c->nr_hdr);
+	} else if (dkim_msg_header(&c->msg, name, strlen(name), value, vlen, &err) < 0) {
+		return defer_failure(c, err.text, c->nr_hdr);
+	}
+	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	const struct dkim_field *f;
+	struct mx_err err;
+	size_t n;
+
+	if (!c->msg_on)
+		return SMFIS_ACCEPT;
+	if (c->error[0] != '\0')
+		return fail_policy(ctx, c->error);
+	n = dkim_headers_count(&c->msg.hs, "From");
+	if (n != 1) {
+		mx_log_info("%s: not signed: %zu From: fields (want exactly one)", c->client, n);
+		c->msg_on = false;
+		return SMFIS_ACCEPT;
+	}
+	f = dkim_headers_nth_from_bottom(&c->msg.hs, "From", 0);
+	if (dkim_from_domain(c->msg.hs.arena.data + f->value_off, f->value_len, c->domain, &err) < 0) {
+		mx_log_info("%s: not signed: %s", c->client, err.text);
+		c->msg_on = false;
+		return SMFIS_ACCEPT;
+	}
+	c->nkeys = dkim_config_find_keys(c->cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
+	if (c->nkeys == 0) {
+		char safe[MX_LOG_SAFE_MAX];
+		mx_log_info("%s: not signed: no key for From: domain %s", c->client,
+			    mx_log_safe(safe, sizeof(safe), c->domain, strlen(c->domain)));
+		c->msg_on = false;
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *p, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+	struct mx_err err;
+
+	if (c->msg_on && c->error[0] == '\0' && dkim_msg_body(&c->msg, p, len, &err) < 0)
+		return defer_failure(c, err.text, c->nr_body);
+	return c->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	struct mx_err err;
+	size_t i;
+
+	if (!c->msg_on)
+		return SMFIS_ACCEPT;
+	if (c->error[0] != '\0')
+		return fail_policy(ctx, c->error);
+	if (dkim_msg_body_end(&c->msg, &err) < 0)
+		return fail_policy(ctx, err.text);
+	/* Insert in reverse so the first key's signature ends up on top. */
+	for (i = c->nkeys; i-- > 0;) {
+		struct dkim_sig_spec spec = {
+			.key = c->keys[i], .hc = c->cfg->hc, .bc = c->cfg->bc,
+		};
+		dkim_buf_reset(&c->sig);
+		if (c->leadspc && dkim_buf_append(&c->sig, " ", 1, &err) < 0)
+			return fail_policy(ctx, err.text);
+		if (dkim_msg_sign(&c->msg, &spec, &c->sig, &err) < 0 ||
+		    dkim_buf_terminate(&c->sig, &err) < 0)
+			return fail_policy(ctx, err.text);
+		if (smfi_insheader(ctx, 0, DKIM_SIG_FIELD, c->sig.data) != MI_SUCCESS)
+			return fail_policy(ctx, "the MTA refused the DKIM-Signature field");
+	}
+	{
+		const char *qid = smfi_getsymval(ctx, "i");
+		char qid_safe[64];
+		mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
+		mx_log_info("%s: signed for %s with %zu key(s)", qid_safe, c->domain, c->nkeys);
+	}
+	c->msg_on = false;
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL)
+		c->msg_on = false;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL) {
+		dkim_msg_free(&c->msg);
+		dkim_buf_free(&c->sig);
+		cfg_release(c->ref);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "mxkit-dkim",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS,
+	.xxfi_connect = cb_connect,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
+};
+
+struct smfiDesc *dkim_milter_desc(void)
+{
+	return &desc;
+}

@@ -1,0 +1,19 @@
+/* dkim_milter.h: the libmilter callbacks of mxkit-dkim. */
+#ifndef DKIM_MILTER_H
+#define DKIM_MILTER_H
+
+#include <libmilter/mfapi.h>
+
+#include "dkim_config.h"
+#include "mx_error.h"
+
+/* The filter description for smfi_register(). */
+struct smfiDesc *dkim_milter_desc(void);
+
+/* Make cfg (heap-allocated, now owned here) the configuration for new
+ * connections; the previous one is freed once no connection uses it. */
+int dkim_milter_set_config(struct dkim_config *cfg, struct mx_err *err);
+/* Drop the current configuration (at exit). */
+void dkim_milter_clear_config(void);
+
+#endif

@@ -1,0 +1,18 @@
+/* strip_milter.h: the libmilter callbacks of mxkit-strip. */
+#ifndef STRIP_MILTER_H
+#define STRIP_MILTER_H
+
+#include <libmilter/mfapi.h>
+
+#include "mx_error.h"
+#include "strip_config.h"
+
+/* The filter description for smfi_register(). */
+struct smfiDesc *strip_milter_desc(void);
+
+/* Make cfg (heap-allocated, now owned here) the configuration for new
+ * connections; connections in progress keep theirs, and an old one is
+ * freed when its last connection closes. NULL drops it (at exit). */
+int strip_milter_set_config(struct strip_config *cfg, struct mx_err *err);
+
+#endif
