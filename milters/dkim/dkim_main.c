@@ -16,8 +16,6 @@
  * they must be owned by that user. */
 #include "mxkit-config.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,44 +58,6 @@ static void reload(void)
 	mx_log_info("configuration reloaded from %s: %zu key(s)", reload_path, nkeys);
 }
 
-/* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
-static void *reload_thread(void *arg)
-{
-	sigset_t set;
-	int sig;
-
-	(void)arg;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	for (;;) {
-		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
-			reload();
-	}
-	return NULL;
-}
-
-static int reload_start(struct mx_err *err)
-{
-	sigset_t set;
-	pthread_t t;
-	int e;
-
-	/* Blocked before any thread exists, so every thread inherits it:
-	 * SIGUSR1 goes to the reload thread's sigwait, the others to
-	 * libmilter's signal thread (which blocks them too, later). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
-		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
-	if ((e = pthread_create(&t, NULL, reload_thread, NULL)) != 0)
-		return mx_err_set(err, "cannot start the reload thread: %s", strerror(e));
-	(void)pthread_detach(t);
-	return 0;
-}
-
 static int start(const struct mx_daemon_args *args, const struct dkim_config *cfg,
 		 struct mx_err *err)
 {
@@ -112,7 +72,7 @@ static int start(const struct mx_daemon_args *args, const struct dkim_config *cf
 		return -1;
 	if (mx_daemon_drop_privileges(d, err) < 0)
 		return -1;
-	return reload_start(err);
+	return mx_milter_reload_start(reload, err);
 }
 
 int main(int argc, char **argv)
