@@ -232,6 +232,11 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 		return SMFIS_ACCEPT;
 	}
 	c->nkeys = dkim_config_find_keys(c->cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
+	for (n = 0; n < c->nkeys; n++)
+		if (c->keys[n]->pkey == NULL)
+			return fail_policy(ctx, "its key in table dkim_keys could not be loaded");
+	if (c->nkeys == 0 && c->cfg->db_stale)
+		return fail_policy(ctx, "the keys of table dkim_keys are not loaded (database unreachable)");
 	if (c->nkeys == 0) {
 		char safe[MX_LOG_SAFE_MAX];
 		mx_log_info("%s: not signed: no key for From: domain %s", c->client,
