@@ -17,6 +17,7 @@
 static const char *const section_keys[] = {
 	"socket", "canonicalization", "internal_networks", "sign_subdomains", "expire",
 	"on_error", "timeout", "keys", "database_keys", "refresh_interval",
+	"key_dir", "resolver",
 	MX_DAEMON_CONFIG_KEYS, NULL,
 };
 static const char *const key_keys[] = { "domain", "selector", "key", "key_pem", NULL };
@@ -176,6 +177,10 @@ int dkim_config_load(const char *path, bool check_perms, struct dkim_config *cfg
 	    mx_config_seconds(sec, "expire", 0, 0, 366u * 86400u, &cfg->expire, err) < 0 ||
 	    mx_config_uint(sec, "timeout", 30, 1, 3600, &cfg->timeout, err) < 0 ||
 	    mx_config_bool(sec, "database_keys", false, &cfg->db_keys, err) < 0 ||
+	    mx_config_string(sec, "key_dir", "/etc/mxkit/dkim", &s, err) < 0 ||
+	    copy_str(cfg->key_dir, sizeof(cfg->key_dir), s, "key_dir", err) < 0 ||
+	    mx_config_string(sec, "resolver", "", &s, err) < 0 ||
+	    copy_str(cfg->resolver, sizeof(cfg->resolver), s, "resolver", err) < 0 ||
 	    mx_config_seconds(sec, "refresh_interval", 300, 0, 86400, &cfg->refresh_interval, err) < 0 ||
 	    (cfg->db_keys && mx_db_config_parse(&lc, &cfg->db, err) < 0) ||
 	    mx_config_string(sec, "on_error", "tempfail", &s, err) < 0)

@@ -12,6 +12,8 @@
  *     pid_file = ""; log_file = ""; log_level = "info";
  *     database_keys = false;                  # also the active keys of table dkim_keys
  *     refresh_interval = "300";               # re-read config and table every N s; 0: never
+ *     key_dir = "/etc/mxkit/dkim";            # mxkit-dkim-keygen: where new keys go
+ *     resolver = "";                          # mxkit-dkim-keygen: HOST[:PORT]; "": resolv.conf
  *     keys = ( { domain = "example.org"; selector = "2026r";
  *                key = "/etc/mxkit/dkim/example.org.2026r.pem"; } );  # or key_pem = "..."
  *   };
@@ -53,6 +55,8 @@ struct dkim_config {
 	unsigned refresh_interval;  /* seconds; 0: only at start and on SIGUSR1 */
 	struct mx_db_config db;     /* the database section, when db_keys */
 	bool db_stale;              /* db_keys, but the table could not be read yet */
+	char key_dir[DKIM_PATH_MAX];   /* mxkit-dkim-keygen only */
+	char resolver[256];            /* likewise */
 	size_t nkeys;
 	struct dkim_key keys[DKIM_KEYS_MAX];
 };
