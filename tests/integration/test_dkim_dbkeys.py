@@ -58,10 +58,10 @@ def selectors(signed):
                   for part in line.replace(b" ", b"").split(b";") if part.startswith(b"s="))
 
 
-def wait_signed_by(env, want, timeout=10):
+def wait_signed_by(env, want, timeout=10, from_=FROM):
     deadline = time.monotonic() + timeout
     while True:
-        code, signed = run(env, msg(from_=FROM))
+        code, signed = run(env, msg(from_=from_))
         got = selectors(signed) if signed else []
         if got == want or time.monotonic() > deadline:
             return code, signed, got
