@@ -430,3 +430,37 @@ def test_tcp_replies_not_held_back(tmp_path):
         assert statistics.median(lat) < 0.025, f"median {statistics.median(lat) * 1000:.1f} ms"
     finally:
         m.stop()
+
+
+def test_tcp_mta_packets_acknowledged_at_once(tmp_path):
+    """A client that writes like Postfix (each packet its own write, Nagle
+    on, headers not answered with SMFIP_NR_HDR) is not slowed down by
+    delayed ACKs: the milter re-arms TCP_QUICKACK after every read. Without
+    it a message took 90 to 130 ms here."""
+    import statistics
+    from harness.ports import free_port
+    d = str(tmp_path)
+    rsa, ed, dns = genkeys(d)
+    port = free_port()
+    conf = write_config(d, None, rsa, ed, "relaxed/relaxed", spec=f"inet:{port}@127.0.0.1", name="qa")
+    m = Milter(conf, None, os.path.join(d, "milter.log"), port=port)
+    try:
+        fields, body = split(msg())
+        c = MilterClient(f"inet:{port}@127.0.0.1")
+        c.negotiate()
+        c.connect("client.example", "203.0.113.5")
+        lat = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            c.mail("<alice@example.org>", macros={"{auth_authen}": "alice"})
+            for name, value in fields:
+                c.header(name, value.replace(b"\r\n", b"\n"))
+            c.eoh()
+            c.body(body)
+            code, mods = c.eom()
+            lat.append(time.monotonic() - t0)
+            assert code == "a" and len(mods) == 2
+        c.close()
+        assert statistics.median(lat) < 0.010, f"median {statistics.median(lat) * 1000:.1f} ms"
+    finally:
+        m.stop()
