@@ -23,8 +23,8 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Parse "tag=value; tag=value" (RFC 6376 3.2); whitespace dropped from
- * values. Unknown tags are ignored; a repeated tag is an error. */
+/* Parse "tag=value; tag=value" (RFC 6376 3.2). Unknown tags are
+ * ignored; a repeated tag is an error. */
 static int parse_tags(const char *s, size_t len, struct dns_tags *t, struct mx_err *err)
 {
 	size_t i = 0;
@@ -58,14 +58,18 @@ static int parse_tags(const char *s, size_t len, struct dns_tags *t, struct mx_e
 			dst = t->p, dsize = sizeof(t->p), seen = &t->has_p;
 		if (seen != NULL && *seen)
 			return mx_err_set(err, "tag '%s' appears twice", name);
+		/* p= is base64, in which white space is ignored; in other values
+		 * only the white space around them is. */
 		for (; i < len && s[i] != ';'; i++) {
-			if (dst == NULL || is_ws(s[i]))
+			if (dst == NULL || (is_ws(s[i]) && (dst == t->p || dlen == 0)))
 				continue;
 			if (dlen + 1 >= dsize)
 				return mx_err_set(err, "tag '%s' is too long", name);
 			dst[dlen++] = s[i];
 		}
 		if (dst != NULL) {
+			while (dlen > 0 && is_ws(dst[dlen - 1]))
+				dlen--;
 			dst[dlen] = '\0';
 			*seen = true;
 		}

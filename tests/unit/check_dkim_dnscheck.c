@@ -30,6 +30,8 @@ static const struct {
 	{ want_ed, "k=ed25519; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MX_PERM, "appears twice" },
 	{ want_ed, "k ed25519", MX_PERM, "has no '='" },
 	{ want_rsa, "", MX_PERM, "revoked" },
+	/* white space inside a k= value is not ignored (found by the fuzzer) */
+	{ want_ed, "k=e\r\n d25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MX_PERM, "k=e" },
 };
 
 START_TEST(test_record)
