@@ -6,6 +6,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "check_dkim_run.h"
 #include "dkim_dnscheck.h"
 
 static const char want_ed[] = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
@@ -58,19 +59,13 @@ START_TEST(test_length_not_nul)
 }
 END_TEST
 
+static void add_tests(TCase *tc)
+{
+	tcase_add_loop_test(tc, test_record, 0, N_CASES(cases));
+	tcase_add_test(tc, test_length_not_nul);
+}
+
 int main(void)
 {
-	Suite *s = suite_create("dkim_dnscheck");
-	TCase *tc = tcase_create("record");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_loop_test(tc, test_record, 0, (int)(sizeof(cases) / sizeof(cases[0])));
-	tcase_add_test(tc, test_length_not_nul);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return dkim_check_run("dkim_dnscheck", add_tests);
 }
