@@ -97,6 +97,8 @@ int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
 		return mx_err_set(err, "socket '%s': chown: %s", spec, strerror(errno));
 	if (path == NULL && set_listener_nodelay(err) < 0)
 		return mx_err_prefix(err, "socket '%s': ", spec);
+	if (path == NULL)
+		mx_milter_quickack_enable();
 	return 0;
 }
 

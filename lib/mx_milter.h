@@ -4,7 +4,8 @@
  * "inet:PORT@HOST", "inet6:PORT@HOST"), registers the filter, opens the
  * socket (a stale unix socket is removed; a new one gets mode 0660 so
  * that the postfix group can reach it; a TCP one TCP_NODELAY, so that
- * replies are never held back by Nagle's algorithm), and runs smfi_main()
+ * replies are never held back by Nagle's algorithm, and every packet of the
+ * MTA is acknowledged at once: see mx_milter_quickack.c), and runs smfi_main()
  * until libmilter is told to stop. */
 #ifndef MX_MILTER_H
 #define MX_MILTER_H
@@ -26,6 +27,11 @@ int mx_milter_check_socket(const char *spec, struct mx_err *err);
  * read/write timeout in seconds. Returns 0 or -1 with err. */
 int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
 		   uid_t uid, gid_t gid, struct mx_err *err);
+
+/* Over TCP, acknowledge every packet of the MTA at once (TCP_QUICKACK
+ * re-armed after each read; see mx_milter_quickack.c). mx_milter_open()
+ * calls it for TCP sockets. */
+void mx_milter_quickack_enable(void);
 
 /* Serve until libmilter is told to stop (SIGTERM/SIGINT, or
  * mx_milter_stop()). Returns 0 after a clean stop, -1 with err. */

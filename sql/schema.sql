@@ -73,3 +73,23 @@ CREATE TABLE IF NOT EXISTS srs_senders (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO schema_version (version, description) VALUES (2, 'srs_senders: senders too long for an SRS address');
+
+-- DKIM signing keys (migration 0005): rows with active = 1 sign; exactly one
+-- of key_path and key_pem. See migrations/0005-dkim-keys.sql and mxkit-dkim-keygen(8).
+CREATE TABLE IF NOT EXISTS dkim_keys (
+	id            INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	domain        VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	selector      VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	algorithm     ENUM('rsa-sha256', 'ed25519-sha256') NOT NULL,
+	key_path      VARCHAR(1024) NULL,
+	key_pem       TEXT CHARACTER SET ascii COLLATE ascii_bin NULL,
+	active        TINYINT(1) NOT NULL DEFAULT 0,
+	created_at    DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	activated_at  DATETIME NULL,
+	retired_at    DATETIME NULL,
+	UNIQUE KEY dkim_keys_domain_selector (domain, selector),
+	KEY dkim_keys_active (active, domain),
+	CONSTRAINT dkim_keys_one_source CHECK ((key_path IS NULL) <> (key_pem IS NULL))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT IGNORE INTO schema_version (version, description) VALUES (5, 'dkim_keys: DKIM signing keys');

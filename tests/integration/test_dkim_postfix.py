@@ -135,3 +135,22 @@ def test_inbound_arrives_unsigned(world):
     assert b"DKIM-Signature:" not in data
     assert b"Subject: hello" in data
     assert world["pf"].problems() == []
+
+
+def test_no_delayed_ack_stall_over_tcp(world):
+    """Postfix's milter client writes macros and commands (and, with
+    SMFIP_NR_HDR, header after header) as separate small packets with
+    Nagle's algorithm on; unless the milter acknowledges each at once, the
+    next one waits for a delayed ACK (about 40 ms, several times a
+    message). Measured from the end of DATA to Postfix's 250 reply."""
+    import statistics
+    use_milter(world, "out", "relaxed/relaxed")
+    lat = []
+    with world["pf"].smtp() as s:
+        for i in range(15):
+            t0 = time.monotonic()
+            assert s.sendmail("alice@example.org", ["bob@remote.test"], msg(subject=b"t%d" % i)) == {}
+            lat.append(time.monotonic() - t0)
+    print(f"median SMTP transaction through Postfix + mxkit-dkim over TCP: "
+          f"{statistics.median(lat) * 1000:.1f} ms")
+    assert statistics.median(lat) < 0.020, [f"{x * 1000:.1f}" for x in lat]
