@@ -4,10 +4,12 @@
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mapd_config.h"
 #include "mx_config.h"
+#include "mx_srs_config.h"
 
 #define CACHE_SIZE_MAX 10000000u
 #define CONNECTIONS_MAX 100000u
@@ -124,6 +126,30 @@ bad_mode:
 					  where, sizeof(where)));
 }
 
+/* The optional `srs` section: keyed at once, so that the secrets are
+ * wiped from the settings before anything else happens. */
+static int parse_srs(const config_t *cfg, struct mapd_config *conf, struct mx_err *err)
+{
+	const config_setting_t *s;
+	struct mx_srs_settings *set;
+	int r;
+
+	if (mx_config_section(cfg, "srs", &s, err) < 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	if ((set = malloc(sizeof(*set))) == NULL)
+		return mx_err_set(err, "out of memory");
+	r = mx_srs_config_read(s, set, err);
+	if (r == 0)
+		r = mx_srs_create(set, &conf->srs, err);
+	if (r == 0)
+		memcpy(conf->srs_domain, set->domain, sizeof(conf->srs_domain));
+	mx_srs_settings_wipe(set);
+	free(set);
+	return r;
+}
+
 int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_err *err)
 {
 	const config_setting_t *s;
@@ -147,9 +173,15 @@ int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_e
 	    mx_config_uint(s, "max_reply", 100000, 64, REPLY_MAX, &conf->max_reply, err) < 0 ||
 	    mx_config_uint(s, "workers", conf->db.pool_size, 1, WORKERS_MAX, &conf->workers, err) < 0 ||
 	    parse_socket_access(s, conf, err) < 0 ||
-	    mx_daemon_config_parse(s, &conf->daemon, err) < 0)
+	    mx_daemon_config_parse(s, &conf->daemon, err) < 0 ||
+	    parse_srs(cfg, conf, err) < 0)
 		return -1;
 	return 0;
+}
+
+void mapd_config_free(struct mapd_config *conf)
+{
+	mx_srs_destroy(&conf->srs);
 }
 
 int mapd_config_load(const char *path, struct mapd_config *conf, struct mx_err *err)
@@ -158,6 +190,7 @@ int mapd_config_load(const char *path, struct mapd_config *conf, struct mx_err *
 	int r;
 
 	config_init(&cfg);
+	memset(conf, 0, sizeof(*conf));
 	r = mx_config_load(&cfg, path, err);
 	if (r == 0)
 		r = mapd_config_parse(&cfg, conf, err);
