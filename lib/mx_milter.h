@@ -3,8 +3,9 @@
  * Checks a libmilter socket specification ("unix:/path", "local:/path",
  * "inet:PORT@HOST", "inet6:PORT@HOST"), registers the filter, opens the
  * socket (a stale unix socket is removed; a new one gets mode 0660 so
- * that the postfix group can reach it), and runs smfi_main() until
- * libmilter is told to stop. */
+ * that the postfix group can reach it; a TCP one TCP_NODELAY, so that
+ * replies are never held back by Nagle's algorithm), and runs smfi_main()
+ * until libmilter is told to stop. */
 #ifndef MX_MILTER_H
 #define MX_MILTER_H
 

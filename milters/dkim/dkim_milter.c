@@ -193,7 +193,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	mx_log_safe(c->client, sizeof(c->client), host ? host : "local", host ? strlen(host) : 5);
-	/* No address: mail submitted on this host (sendmail(1), pickup). */
+	/* No address: a local submission from an MTA that says so. Postfix
+	 * presents its non_smtpd_milters mail (sendmail(1), pickup) as
+	 * "localhost [127.0.0.1]": loopback in internal_networks covers it. */
 	c->trusted_client = sa == NULL || dkim_nets_match(&c->cfg->nets, sa);
 	return SMFIS_CONTINUE;
 }

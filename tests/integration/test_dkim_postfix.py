@@ -5,7 +5,8 @@ milter's internal_networks) arrives at the sink signed with both keys,
 and dkimpy verifies every signature against the records the keys give;
 with a milter for which the client is outside (inbound mail), the same
 mail arrives unsigned. Both relaxed/relaxed and simple/simple run, so the
-way Postfix writes the inserted header field is covered too. (SMTP AUTH
+way Postfix writes the inserted header field is covered too, and a local
+submission through sendmail(1) and non_smtpd_milters is signed. (SMTP AUTH
 needs a SASL server; the {auth_authen} path is covered by
 test_dkim_milter.py over the milter protocol.)
 """
@@ -110,6 +111,21 @@ def test_twenty_megabyte_attachment(world):
     message = msg(extra=b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n", body=body)
     data = deliver(world, message, len(world["sink"].transactions()))
     assert len(data) > 20 * 1024 * 1024
+    assert verify(data, world["dns"], 2) == [True, True]
+
+
+def test_local_submission_signed(world):
+    """sendmail(1) -> pickup -> cleanup with non_smtpd_milters: signed."""
+    import subprocess
+    use_milter(world, "out", "relaxed/relaxed")
+    pf = world["pf"]
+    pf.set(non_smtpd_milters=f"inet:127.0.0.1:{world['ports'][('out', 'relaxed/relaxed')]}")
+    n = len(world["sink"].transactions())
+    r = subprocess.run(["/usr/sbin/sendmail", "-C", pf.config_dir, "-f", "alice@example.org", "-t"],
+                       input=msg().replace(b"\r\n", b"\n"), capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    world["sink"].wait_for(lambda t: len(t) >= n + 1, 60)
+    data = world["sink"].transactions()[n].data
     assert verify(data, world["dns"], 2) == [True, True]
 
 
