@@ -31,7 +31,7 @@ static const char *const srs_keys[] = {
 	"socket", "domain", "secrets", "secrets_file", "separator", "hash_length",
 	"hash_min", "max_age", "hash_alphabet", "always_rewrite",
 	/* read by the milter (milters/srs/srs_config.c) */
-	"timeout", "recipient_delimiter", MX_DAEMON_CONFIG_KEYS, NULL,
+	"timeout", "recipient_delimiter", "socket_group", MX_DAEMON_CONFIG_KEYS, NULL,
 };
 
 /* Add each non-empty line of text as a secret. */

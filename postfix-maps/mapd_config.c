@@ -15,7 +15,6 @@
 #define CONNECTIONS_MAX 100000u
 #define REPLY_MAX (16u * 1024 * 1024)
 #define WORKERS_MAX 256u
-#define GROUP_BUF_SIZE 16384
 
 static const char *const mapd_keys[] = {
 	"listen", "allow_remote", "recipient_delimiter", "cache_ttl", "negative_ttl",
@@ -93,13 +92,11 @@ static int parse_socket_access(const config_setting_t *section, struct mapd_conf
 			       struct mx_err *err)
 {
 	char where[PATH_MAX + 16];
-	char buf[GROUP_BUF_SIZE];
-	struct group gr, *grp = NULL;
-	const char *mode, *group;
+	const char *mode;
 	unsigned v = 0;
 
 	if (mx_config_string(section, "socket_mode", "0660", &mode, err) < 0 ||
-	    mx_config_string(section, "socket_group", NULL, &group, err) < 0)
+	    mx_config_group(section, "socket_group", &conf->has_socket_group, &conf->socket_gid, err) < 0)
 		return -1;
 	if (mode[0] == '\0' || strlen(mode) > 4)
 		goto bad_mode;
@@ -111,14 +108,6 @@ static int parse_socket_access(const config_setting_t *section, struct mapd_conf
 	if (v > 0777)
 		goto bad_mode;
 	conf->socket_mode = v;
-	if (group != NULL) {
-		if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
-			return mx_err_set(err, "%s: unknown group '%s' in 'socket_group'",
-					  mx_config_where(config_setting_get_member(section, "socket_group"),
-							  where, sizeof(where)), group);
-		conf->has_socket_group = true;
-		conf->socket_gid = gr.gr_gid;
-	}
 	return 0;
 bad_mode:
 	return mx_err_set(err, "%s: 'socket_mode' must be an octal string such as \"0660\"",

@@ -21,6 +21,7 @@ static int read_milter(const config_setting_t *sec, struct srs_config *cfg, stru
 	if (mx_config_string(sec, "socket", "unix:/var/spool/postfix/mxkit/srs.sock", &s, err) < 0 ||
 	    mx_config_string(sec, "recipient_delimiter", "+", &d, err) < 0 ||
 	    mx_config_uint(sec, "timeout", 30, 1, 3600, &cfg->timeout, err) < 0 ||
+	    mx_config_group(sec, "socket_group", &cfg->has_socket_group, &cfg->socket_gid, err) < 0 ||
 	    mx_daemon_config_parse(sec, &cfg->daemon, err) < 0)
 		return -1;
 	if (snprintf(cfg->socket, sizeof(cfg->socket), "%s", s) >= (int)sizeof(cfg->socket))

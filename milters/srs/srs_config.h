@@ -6,7 +6,8 @@
  *     socket = "unix:/var/spool/postfix/mxkit/srs.sock";  # libmilter syntax
  *     timeout = 30;                  # MTA connection timeout, seconds
  *     recipient_delimiter = "+";     # as Postfix's, for alias lookups
- *     user = "mxkit"; group = "postfix"; pid_file = ""; log_file = ""; log_level = "info";
+ *     user = "mxkit"; group = "mxkit"; pid_file = ""; log_file = ""; log_level = "info";
+ *     socket_group = "postfix";      # group of the unix socket (default: group)
  *   };
  *   database = { ... };              # aliases, domains, long senders
  *
@@ -29,6 +30,8 @@ struct srs_config {
 	char delimiter[SRS_DELIMITER_MAX + 1];
 	char domain[MX_DOMAIN_MAX + 1];    /* the SRS domain */
 	struct mx_daemon_config daemon;
+	bool has_socket_group;             /* group of a unix socket, else the daemon's */
+	gid_t socket_gid;
 	struct mx_db_config db;
 	struct mx_srs *srs;                /* owned */
 };

@@ -60,13 +60,14 @@ static int start(const struct mx_daemon_args *args, const struct srs_config *cfg
 		 struct mx_err *err)
 {
 	const struct mx_daemon_config *d = &cfg->daemon;
+	gid_t gid = cfg->has_socket_group ? cfg->socket_gid : d->has_user ? d->gid : (gid_t)-1;
 
 	if (mx_daemon_detach(args, err) < 0)
 		return -1;
 	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
 		return -1;
 	if (mx_milter_open(srs_milter_desc(), cfg->socket, (int)cfg->timeout,
-			   d->has_user ? d->uid : (uid_t)-1, d->has_user ? d->gid : (gid_t)-1, err) < 0)
+			   d->has_user ? d->uid : (uid_t)-1, gid, err) < 0)
 		return -1;
 	return mx_daemon_drop_privileges(d, err);
 }
