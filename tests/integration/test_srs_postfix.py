@@ -264,3 +264,28 @@ def test_database_down_tempfails(world):
         down.stop()
     with open(log, errors="replace") as f:
         assert "alias resolution" in f.read() and "tempfail" in open(log).read()
+
+
+@pytest.mark.parametrize("body,why", [
+    ('domain = "srs.example.org"; secrets = ["s"]; bogus = 1;', "bogus"),
+    ('secrets = ["s"];', "'domain' is required"),
+    ('domain = "srs.example.org"; secrets = ["s"]; socket_group = "no-such-group-x";',
+     "unknown group 'no-such-group-x'"),
+    ('domain = "srs.example.org"; secrets = ["s"]; recipient_delimiter = "a@";',
+     "recipient_delimiter"),
+    ('domain = "srs.example.org"; secrets = ["s"]; socket = "tcp:1";', "socket"),
+])
+def test_config_errors_found_by_t(tmp_path, body, why):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("srs = { %s };\n" % body)
+    r = subprocess.run([SRS, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and why in r.stderr, r.stderr
+    if "socket" not in why:
+        assert "bad.conf:1" in r.stderr, r.stderr
+
+
+def test_config_ok_t(tmp_path):
+    conf = tmp_path / "ok.conf"
+    conf.write_text('srs = { domain = "srs.example.org"; secrets = ["s"]; socket_group = "root"; };\n')
+    r = subprocess.run([SRS, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "configuration OK, SRS domain srs.example.org" in r.stdout, r
