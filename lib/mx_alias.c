@@ -25,35 +25,10 @@ struct pending {
 	unsigned depth;
 };
 
-/* Rows joined with ',' into a fixed buffer. */
-struct joined {
-	char buf[MX_ALIAS_VALUE_MAX + 1];
-	size_t len;
-};
-
-static int join_row(void *ctx, unsigned ncols, const char *const *values,
-		    const unsigned long *lengths, struct mx_err *err)
-{
-	struct joined *j = ctx;
-	size_t need;
-
-	if (ncols < 1 || values[0] == NULL)
-		return 0;
-	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
-	if (need > MX_ALIAS_VALUE_MAX)
-		return mx_err_set(err, "alias result longer than %d bytes", MX_ALIAS_VALUE_MAX);
-	if (j->len > 0)
-		j->buf[j->len++] = ',';
-	memcpy(j->buf + j->len, values[0], lengths[0]);
-	j->len += lengths[0];
-	j->buf[j->len] = '\0';
-	return 0;
-}
-
 /* One level: the destinations of key (lowercased, NUL-terminated) into
  * out, with an unmatched extension re-appended. */
 static enum mx_result lookup_once(struct mx_db_pool *db, const char *key, size_t len,
-				  const char *delimiters, struct joined *j, char *out,
+				  const char *delimiters, struct mx_db_joined *j, char *out,
 				  size_t size, struct mx_err *err)
 {
 	struct mx_key_plan plan;
@@ -64,8 +39,7 @@ static enum mx_result lookup_once(struct mx_db_pool *db, const char *key, size_t
 		enum mx_result r;
 
 		j->len = 0;
-		j->buf[0] = '\0';
-		r = mx_db_exec(db, mx_alias_sql, params, 2, join_row, j, MX_DB_RETRY, NULL, err);
+		r = mx_db_exec(db, mx_alias_sql, params, 2, mx_db_join_row, j, MX_DB_RETRY, NULL, err);
 		if (r == MX_TEMP)
 			return MX_TEMP;
 		if (r != MX_FOUND || j->len == 0)
@@ -174,7 +148,7 @@ enum mx_result mx_alias_resolve(struct mx_db_pool *db, const char *addr, size_t 
 	/* Every queued address counts against MX_ALIAS_ADDRESSES_MAX, so the
 	 * work list (a stack) never holds more. */
 	struct pending *work;
-	struct joined *j;
+	struct mx_db_joined j = { .max = MX_ALIAS_VALUE_MAX };
 	char *value;
 	size_t nwork = 0, seen = 1;
 	enum mx_result r = MX_FOUND;
@@ -185,9 +159,8 @@ enum mx_result mx_alias_resolve(struct mx_db_pool *db, const char *addr, size_t 
 		return MX_PERM;
 	}
 	work = malloc(sizeof(*work) * (MX_ALIAS_ADDRESSES_MAX + 1));
-	j = malloc(sizeof(*j));
 	value = malloc(MX_ALIAS_VALUE_MAX + 1);
-	if (work == NULL || j == NULL || value == NULL) {
+	if (work == NULL || value == NULL) {
 		mx_err_set(err, "out of memory");
 		r = MX_TEMP;
 		goto out;
@@ -201,7 +174,7 @@ enum mx_result mx_alias_resolve(struct mx_db_pool *db, const char *addr, size_t 
 		struct pending cur = work[--nwork];
 		bool self;
 
-		r = lookup_once(db, cur.addr, strlen(cur.addr), delimiters, j, value,
+		r = lookup_once(db, cur.addr, strlen(cur.addr), delimiters, &j, value,
 				MX_ALIAS_VALUE_MAX + 1, err);
 		if (r == MX_NOTFOUND) {
 			r = classify(db, cur.addr, out, err);
@@ -215,7 +188,7 @@ enum mx_result mx_alias_resolve(struct mx_db_pool *db, const char *addr, size_t 
 	}
 out:
 	free(work);
-	free(j);
+	free(j.buf);
 	free(value);
 	return r;
 }

@@ -55,41 +55,6 @@ const struct mapd_map *mapd_map_find(const char *name, size_t len)
 	return NULL;
 }
 
-/* Rows joined with ',' into a buffer that never grows past max. */
-struct joined {
-	char *buf;
-	size_t len, cap, max;
-};
-
-static int join_row(void *ctx, unsigned ncols, const char *const *values,
-		    const unsigned long *lengths, struct mx_err *err)
-{
-	struct joined *j = ctx;
-	size_t need;
-
-	if (ncols < 1 || values[0] == NULL)
-		return 0;
-	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
-	if (need > j->max)
-		return mx_err_set(err, "result longer than max_reply (%zu bytes)", j->max);
-	if (need + 1 > j->cap) {
-		size_t cap = j->cap > 0 ? j->cap : 256;
-		char *nb;
-		while (cap < need + 1)
-			cap *= 2;
-		if ((nb = realloc(j->buf, cap)) == NULL)
-			return mx_err_set(err, "out of memory");
-		j->buf = nb;
-		j->cap = cap;
-	}
-	if (j->len > 0)
-		j->buf[j->len++] = ',';
-	memcpy(j->buf + j->len, values[0], lengths[0]);
-	j->len += lengths[0];
-	j->buf[j->len] = '\0';
-	return 0;
-}
-
 static void answer_temp(struct mapd_answer *ans, const char *why)
 {
 	size_t n = strnlen(why, sizeof(ans->reason) - 1);  /* a long reason is cut, deliberately */
@@ -103,7 +68,7 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 		     const char *key, size_t key_len, struct mapd_answer *ans)
 {
 	struct mx_key_plan plan;
-	struct joined j = { .max = ctx->max_reply };
+	struct mx_db_joined j = { .max = ctx->max_reply };
 	struct mx_err err;
 
 	memset(ans, 0, sizeof(*ans));
@@ -114,7 +79,7 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 		enum mx_result r;
 
 		j.len = 0;
-		r = mx_db_exec(ctx->db, map->sql, params, map->nparams, join_row, &j,
+		r = mx_db_exec(ctx->db, map->sql, params, map->nparams, mx_db_join_row, &j,
 			       MX_DB_RETRY, NULL, &err);
 		if (r == MX_TEMP) {
 			answer_temp(ans, err.text);
