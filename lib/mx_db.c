@@ -458,7 +458,8 @@ int mx_db_join_row(void *ctx, unsigned ncols, const char *const *values,
 		return 0;
 	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
 	if (need > j->max)
-		return mx_err_set(err, "result longer than %zu bytes", j->max);
+		return mx_err_set(err, "result longer than %s (%zu bytes)",
+				  j->limit_name != NULL ? j->limit_name : "the limit", j->max);
 	if (need + 1 > j->cap) {
 		size_t cap = j->cap > 0 ? j->cap : 256;
 		char *nb;

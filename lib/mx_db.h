@@ -53,6 +53,7 @@ typedef int mx_db_row_fn(void *ctx, unsigned ncols, const char *const *values,
 struct mx_db_joined {
 	char *buf;
 	size_t len, cap, max;
+	const char *limit_name;  /* the setting behind max, for the error (or NULL) */
 };
 int mx_db_join_row(void *ctx, unsigned ncols, const char *const *values,
 		   const unsigned long *lengths, struct mx_err *err);

@@ -68,7 +68,7 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 		     const char *key, size_t key_len, struct mapd_answer *ans)
 {
 	struct mx_key_plan plan;
-	struct mx_db_joined j = { .max = ctx->max_reply };
+	struct mx_db_joined j = { .max = ctx->max_reply, .limit_name = "max_reply" };
 	struct mx_err err;
 
 	memset(ans, 0, sizeof(*ans));
