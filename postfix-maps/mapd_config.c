@@ -19,7 +19,7 @@
 static const char *const mapd_keys[] = {
 	"listen", "allow_remote", "recipient_delimiter", "cache_ttl", "negative_ttl",
 	"cache_size", "idle_timeout", "request_timeout", "max_connections", "max_reply",
-	"workers", "socket_mode", "socket_group", MX_DAEMON_CONFIG_KEYS, NULL,
+	"workers", "socket_mode", "socket_group", "domains_ttl", MX_DAEMON_CONFIG_KEYS, NULL,
 };
 
 static int parse_listen(const config_setting_t *section, bool allow_remote,
@@ -161,6 +161,7 @@ int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_e
 	    mx_config_uint(s, "max_connections", 1000, 1, CONNECTIONS_MAX, &conf->max_connections, err) < 0 ||
 	    mx_config_uint(s, "max_reply", 100000, 64, REPLY_MAX, &conf->max_reply, err) < 0 ||
 	    mx_config_uint(s, "workers", conf->db.pool_size, 1, WORKERS_MAX, &conf->workers, err) < 0 ||
+	    mx_config_seconds(s, "domains_ttl", 60, 0, 86400, &conf->domains_ttl, err) < 0 ||
 	    parse_socket_access(s, conf, err) < 0 ||
 	    mx_daemon_config_parse(s, &conf->daemon, err) < 0 ||
 	    parse_srs(cfg, conf, err) < 0)

@@ -42,6 +42,7 @@ struct mapd_config {
 	 * Owned by the configuration until handed to the workers. */
 	struct mx_srs *srs;
 	char srs_domain[MX_DOMAIN_MAX + 1];
+	unsigned domains_ttl;      /* seconds: srs_forward's snapshot of our domains */
 };
 
 /* Load `path` and fill conf. Returns 0, or -1 with "file:line: why". */

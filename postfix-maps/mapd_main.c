@@ -84,6 +84,7 @@ static void reload(struct mapd_state *st)
 		mx_log_warn("reload: user, group or socket settings changed; restart " PROGRAM " to apply them");
 	srs.srs = conf->srs;
 	srs.domain = conf->srs_domain;
+	srs.domains_ttl = conf->domains_ttl;
 	conf->srs = NULL;  /* the workers own it now */
 	mapd_workers_reconfigure(st->workers, pool, &srs, conf->delimiter, conf->max_reply);
 	mapd_server_limits_from(conf, &lim);
@@ -135,6 +136,7 @@ static int start(struct mapd_state *st, struct mx_err *err)
 	}
 	srs.srs = conf->srs;
 	srs.domain = conf->srs_domain;
+	srs.domains_ttl = conf->domains_ttl;
 	st->workers = mapd_workers_start(conf->workers, pool, &srs, conf->delimiter, conf->max_reply, err);
 	if (st->workers != NULL)
 		conf->srs = NULL;  /* the workers own it now */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mapd_domains.h"
 #include "mx_keys.h"
 #include "mx_db.h"
 #include "mx_result.h"
@@ -22,6 +23,7 @@ struct mapd_lookup_ctx {
 	const char *delimiter;   /* recipient_delimiter */
 	size_t max_reply;        /* longest value we may answer */
 	const struct mx_srs *srs;  /* srs_* maps; NULL without an `srs` section */
+	struct mapd_domains *domains;  /* srs_forward: our domains */
 	const char *srs_domain;
 };
 

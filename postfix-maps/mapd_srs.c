@@ -7,7 +7,8 @@
  * recipient_canonical_classes = envelope_recipient,header_recipient).
  *
  * srs_forward answers the SRS address of every sender that is not in
- * one of our domains (the `domains` table, as the `domain` map) nor in
+ * one of our domains (the `domains` table, as the `domain` map, through
+ * the snapshot of mapd_domains.h) nor in
  * the SRS domain, and NOTFOUND for those (and for keys without a
  * domain, malformed ones and the null sender). srs_reverse answers the
  * original sender of an SRS address in the SRS domain, and NOTFOUND for
@@ -85,7 +86,7 @@ void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_looku
 	at = memrchr(key, '@', key_len);
 	if (at == NULL || at + 1 == key + key_len)
 		return;  /* the null sender, or no domain: Postfix's own */
-	r = mx_alias_domain_is_ours(ctx->db, at + 1, (size_t)(key + key_len - at - 1), &err);
+	r = mapd_domains_is_ours(ctx->domains, ctx->db, at + 1, (size_t)(key + key_len - at - 1), &err);
 	if (r == MX_TEMP) {
 		answer_reason(ans, MX_TEMP, err.text);
 		return;

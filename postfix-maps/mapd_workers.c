@@ -25,6 +25,7 @@ struct pool_ref {
 	struct mx_srs *srs;
 	struct mx_srs_store store;
 	char srs_domain[MX_DOMAIN_MAX + 1];
+	struct mapd_domains *domains;
 };
 
 struct mapd_workers {
@@ -48,6 +49,10 @@ static struct pool_ref *ref_new(struct mx_db_pool *pool, struct mapd_workers_srs
 		return NULL;
 	r->pool = pool;
 	if (srs != NULL && srs->srs != NULL) {
+		if ((r->domains = mapd_domains_new(srs->domains_ttl)) == NULL) {
+			free(r);
+			return NULL;
+		}
 		r->srs = srs->srs;
 		mx_srs_db_store_init(&r->store, pool);
 		mx_srs_set_store(r->srs, &r->store);
@@ -61,6 +66,7 @@ static struct pool_ref *ref_new(struct mx_db_pool *pool, struct mapd_workers_srs
 static void ref_free(struct pool_ref *r)
 {
 	mx_srs_destroy(&r->srs);
+	mapd_domains_free(r->domains);
 	mx_db_pool_free(r->pool);
 	free(r);
 }
@@ -102,6 +108,7 @@ static void *worker_main(void *arg)
 		ctx.max_reply = ref->max_reply;
 		ctx.srs = ref->srs;
 		ctx.srs_domain = ref->srs_domain;
+		ctx.domains = ref->domains;
 		job->map->lookup(job->map, &ctx, job->key, job->key_len, &job->answer);
 
 		pthread_mutex_lock(&w->lock);

@@ -31,6 +31,7 @@ struct mapd_workers;
 struct mapd_workers_srs {
 	struct mx_srs *srs;
 	const char *domain;
+	unsigned domains_ttl;   /* lifetime of the snapshot of our domains */
 };
 
 /* Start n threads using pool and srs->srs (the workers own both from

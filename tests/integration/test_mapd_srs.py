@@ -22,6 +22,7 @@ TOOL = os.path.join(build_dir(), "milters", "srs", "mxkit-srs-tool")
 OURS = "example.org"
 SRS_DOMAIN = "srs.example.org"
 SENDER = "carol@sender.test"
+DOMAINS_TTL = 2  # seconds: srs_forward's snapshot of our domains
 LONG_SENDER = "a" * 60 + "@" + "very-long-subdomain." * 5 + "sender.test"
 
 
@@ -41,9 +42,14 @@ def world():
         with open(secrets, "w") as f:
             f.write("mapd-secret\n")
         os.chmod(secrets, 0o600)
-        env.start_mapd(cache_ttl=0, negative_ttl=0, extra_config=(
+        env.start_mapd(cache_ttl=0, negative_ttl=0, domains_ttl=DOMAINS_TTL, extra_config=(
             f'srs = {{ domain = "{SRS_DOMAIN}"; secrets_file = "{secrets}"; }};\n'))
         yield {"env": env, "secrets": secrets}
+        mapd = env.mapd
+        assert env.stop_mapd() == 0
+        log = mapd.log_text()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert bad not in log, log
     finally:
         env.cleanup()
 
@@ -137,10 +143,26 @@ def test_postfix_canonical_mode(world):
     assert bounce.mail_from == "" and bounce.recipients == [SENDER]
 
 
+def test_new_domain_seen_after_domains_ttl(world):
+    db = world["env"].db
+    assert lookup(world, "srs_forward", "x@new.example")[0] == "OK"
+    db.sql("INSERT INTO domains (name) VALUES ('new.example')")
+    try:
+        time.sleep(DOMAINS_TTL + 0.5)
+        assert lookup(world, "srs_forward", "x@new.example")[0] == "NOTFOUND"
+    finally:
+        db.sql("DELETE FROM domains WHERE name = 'new.example'")
+    time.sleep(DOMAINS_TTL + 0.5)
+    assert lookup(world, "srs_forward", "x@new.example")[0] == "OK"
+
+
 def test_database_down(world):
-    """Last: stops the database. Forward needs it (our domains): TEMP;
-    reverse of a short SRS address does not."""
+    """Last: stops the database. Forward needs it (our domains): once the
+    snapshot of our domains is older than domains_ttl, TEMP; reverse of a
+    short SRS address does not need it."""
     srs = lookup(world, "srs_forward", SENDER)[1]
     world["env"].db.stop()
+    time.sleep(DOMAINS_TTL + 0.5)
     assert lookup(world, "srs_forward", "dave@sender.test")[0] == "TEMP"
+    assert lookup(world, "srs_forward", f"alice@{OURS}")[0] == "TEMP"
     assert lookup(world, "srs_reverse", srs) == ("OK", SENDER)
