@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mx_daemon.h"
 #include "mx_milter.h"
 
 int mx_milter_check_socket(const char *spec, struct mx_err *err)
@@ -208,4 +209,12 @@ int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *er
 	pthread_mutex_unlock(&shared_lock);
 	mx_milter_shared_release(old);
 	return 0;
+}
+
+int mx_milter_serve(void (*reload)(void), struct mx_err *err)
+{
+	if (mx_milter_reload_start(reload, err) < 0)
+		return -1;
+	mx_daemon_ready();
+	return mx_milter_main(err);
 }

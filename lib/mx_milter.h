@@ -37,6 +37,12 @@ void mx_milter_quickack_enable(void);
  * mx_milter_stop()). Returns 0 after a clean stop, -1 with err. */
 int mx_milter_main(struct mx_err *err);
 
+/* The end of every milter's start-up, once its configuration is set:
+ * start the SIGUSR1 reload thread (mx_milter_reload_start), tell the
+ * service manager we are ready, and serve (mx_milter_main). Returns 0
+ * after a clean stop, -1 with err. */
+int mx_milter_serve(void (*reload)(void), struct mx_err *err);
+
 /* Ask smfi_main() to return (from a signal-safe context is fine). */
 void mx_milter_stop(void);
 
