@@ -6,10 +6,14 @@
  * the transaction and only written once the commit has succeeded, so a
  * failed or cancelled command trains nothing. Copies whose source is the
  * "raw" storage (Sieve fileinto during delivery) are not a user's action
- * and are skipped. */
+ * and are skipped. Writing the events waits until the command has
+ * answered: committed transactions are queued on the user and written from
+ * a zero timeout of the ioloop (or at once where there is no ioloop, and
+ * at the latest when the user is deinitialized). */
 #include "lib.h"
 #include "array.h"
 #include "hex-binary.h"
+#include "ioloop.h"
 #include "istream.h"
 #include "sha2.h"
 #include "str.h"
@@ -32,9 +36,15 @@
 #define TRAINING_TRANS_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, training_storage_module)
 
+struct training_transaction;
+
 struct training_user {
 	union mail_user_module_context module_ctx;
 	struct training_settings set;
+	struct mail_user *user;
+	/* committed transactions whose events are not written yet */
+	ARRAY(struct training_transaction *) queue;
+	struct timeout *to_flush;
 };
 
 struct training_mailbox {
@@ -211,25 +221,53 @@ training_transaction_begin(struct mailbox *box, enum mailbox_transaction_flags f
 	return t;
 }
 
-static void training_flush(struct mail_user *user, struct training_transaction *tt)
+/* Write every queued transaction's events, then start the trainer once. */
+static void training_flush(struct training_user *tuser)
 {
-	struct training_user *tuser = TRAINING_USER_CONTEXT(user);
+	struct training_transaction *const *tts;
 	const struct training_event *events;
 	const char *error;
-	unsigned int count;
+	unsigned int i, n, count, total = 0;
 
-	events = array_get(&tt->events, &count);
-	if (count == 0 || tuser == NULL)
-		return;
-	T_BEGIN {
-		if (training_store_events(&tuser->set, user->username, events, count, &error) < 0) {
-			i_error("mxkit_training: %u training event(s) of %s not recorded: %s",
-				count, user->username, error);
-		} else if (tuser->set.trainer[0] != '\0' &&
-			   training_spawn_trainer(&tuser->set, &error) < 0) {
+	timeout_remove(&tuser->to_flush);
+	tts = array_get(&tuser->queue, &n);
+	for (i = 0; i < n; i++) {
+		struct training_transaction *tt = tts[i];
+		events = array_get(&tt->events, &count);
+		T_BEGIN {
+			if (training_store_events(&tuser->set, tuser->user->username, events,
+						  count, &error) < 0) {
+				i_error("mxkit_training: %u training event(s) of %s not recorded: %s",
+					count, tuser->user->username, error);
+			} else {
+				total += count;
+			}
+		} T_END;
+		pool_unref(&tt->pool);
+	}
+	array_clear(&tuser->queue);
+	if (total > 0 && tuser->set.trainer[0] != '\0') T_BEGIN {
+		if (training_spawn_trainer(&tuser->set, &error) < 0)
 			i_error("mxkit_training: %s (events stay pending)", error);
-		}
 	} T_END;
+}
+
+/* Queue a committed transaction's events (the transaction pool moves). */
+static void training_queue(struct training_user *tuser, struct training_transaction *tt)
+{
+	array_push_back(&tuser->queue, &tt);
+	if (current_ioloop == NULL)
+		training_flush(tuser);
+	else if (tuser->to_flush == NULL)
+		tuser->to_flush = timeout_add_short(0, training_flush, tuser);
+}
+
+static void training_user_deinit(struct mail_user *user)
+{
+	struct training_user *tuser = TRAINING_USER_CONTEXT(user);
+
+	training_flush(tuser);
+	tuser->module_ctx.super.deinit(user);
 }
 
 static int training_transaction_commit(struct mailbox_transaction_context *t,
@@ -238,14 +276,16 @@ static int training_transaction_commit(struct mailbox_transaction_context *t,
 	struct mailbox *box = t->box;
 	struct training_mailbox *tbox = TRAINING_BOX_CONTEXT(box);
 	struct training_transaction *tt = TRAINING_TRANS_CONTEXT(t);
+	struct training_user *tuser = TRAINING_USER_CONTEXT(box->storage->user);
 	int ret;
 
 	ret = tbox->module_ctx.super.transaction_commit(t, changes_r);
-	if (tt != NULL) {
-		if (ret == 0)
-			training_flush(box->storage->user, tt);
+	if (tt == NULL)
+		return ret;
+	if (ret == 0 && tuser != NULL && array_count(&tt->events) > 0)
+		training_queue(tuser, tt);
+	else
 		pool_unref(&tt->pool);
-	}
 	return ret;
 }
 
@@ -294,6 +334,9 @@ static void training_mail_user_created(struct mail_user *user)
 	tuser = p_new(user->pool, struct training_user, 1);
 	tuser->module_ctx.super = *v;
 	user->vlast = &tuser->module_ctx.super;
+	v->deinit = training_user_deinit;
+	tuser->user = user;
+	p_array_init(&tuser->queue, user->pool, 4);
 	tuser->set.config_path = training_getenv(user, "mxkit_training_config",
 						 TRAINING_CONFIG_DEFAULT);
 	tuser->set.junk = training_getenv(user, "mxkit_training_junk", "Junk");

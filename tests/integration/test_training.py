@@ -138,6 +138,9 @@ def test_scenario(env):
     took = time.monotonic() - t0
     assert typ == "OK"
     assert took < 3.0, f"MOVE of 100 took {took:.2f}s"
+    # (the plugin writes the events right after the command has answered)
+    wait_until(lambda: len([e for e in imap.events() if e[3].startswith("<outage-")]) == 100,
+               20, "100 recorded events")
     outage = [e for e in imap.events() if e[3].startswith("<outage-")]
     assert len(outage) == 100 and all(e[4] == "spam" and e[7] == "pending" for e in outage)
     # The trainer the plugin started has tried the first and given up this run.
