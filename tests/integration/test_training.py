@@ -170,3 +170,38 @@ def test_append_into_junk_is_spam(env):
     assert e[4] == "spam" and e[5] == "" and e[6] == "Junk" and e[3].startswith("<appended-")
     wait_until(lambda: imap.events()[-1][7] == "done", 60, "append trained")
     c.logout()
+
+
+def test_command_backend(mariadb, env):
+    """backend = "command": the program gets the message on stdin and %u expanded,
+    without a shell; exit 0 marks the event done, another status keeps it pending."""
+    imap0, _ = env
+    work = os.path.join(imap0.dc.dir, "cmd")
+    os.makedirs(work, mode=0o777, exist_ok=True)
+    os.chmod(work, 0o777)
+    script = os.path.join(work, "learn")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\n[ -e "$(dirname "$0")/fail" ] && exit 3\n'
+                'cat > "$(dirname "$0")/$1-$2.eml"\n')
+    os.chmod(script, 0o755)
+    extra = (f'backend = "command"; spam_command = ["{script}", "spam", "%u"];'
+             f' ham_command = ["{script}", "ham", "%u"];')
+    imap = TrainingImap(build_dir(), mariadb, users=("bob@example.org",), extra_training=extra)
+    imap.start()
+    try:
+        c = imap.login("bob@example.org")
+        open(os.path.join(work, "fail"), "w").close()
+        fill(c, "Junk", [spam_sample(1, "cmd")])
+        wait_until(lambda: [e for e in imap.events("bob@example.org") if e[8] >= 1], 30, "an attempt")
+        e = imap.events("bob@example.org")[-1]
+        assert e[7] == "pending" and "exit 3" in e[9]
+        os.unlink(os.path.join(work, "fail"))
+        r = imap.train_pending()
+        assert r.returncode == 0, r.stderr
+        e = imap.events("bob@example.org")[-1]
+        assert e[7] == "done", e
+        with open(os.path.join(work, "spam-bob@example.org.eml"), "rb") as f:
+            assert f.read() == spam_sample(1, "cmd").replace(b"\r\n", b"\n")  # maildir keeps LF
+        c.logout()
+    finally:
+        imap.cleanup()
