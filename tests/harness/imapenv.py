@@ -29,7 +29,8 @@ class TrainingImap:
         self.build = build
         self.db = mariadb
         self.port = free_port()
-        self.trainer = os.path.join(build, "mxkit-train")
+        # MXKIT_TRAINER: another mxkit-train build (e.g. the ASan one) to run
+        self.trainer = os.environ.get("MXKIT_TRAINER") or os.path.join(build, "mxkit-train")
         plugdir = os.path.join(build, "dovecot-plugins", "training", ".libs")
         snippets = [
             f"service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n"
@@ -47,6 +48,9 @@ class TrainingImap:
             snippets.append(f"mail_plugin_dir = {plugdir}\nmail_plugins = $mail_plugins mxkit_training\n"
                             f"plugin {{\n  mxkit_training_config = {self.config_path}\n"
                             f"  mxkit_training_trainer = {self.trainer}\n}}\n")
+        if os.environ.get("MXKIT_TRAINER"):
+            # an ASan trainer inherits the imap process's address-space limit
+            snippets.append("service imap {\n  vsz_limit = 0\n}\n")
         self.dc.snippets = snippets
         self.dc._write_config()
         with open(self.config_path, "w") as f:
