@@ -31,7 +31,13 @@ class TrainingImap:
         self.port = free_port()
         # MXKIT_TRAINER: another mxkit-train build (e.g. the ASan one) to run
         self.trainer = os.environ.get("MXKIT_TRAINER") or os.path.join(build, "mxkit-train")
-        plugdir = os.path.join(build, "dovecot-plugins", "training", ".libs")
+        # Dovecot itself is not built with ASan, so an ASan-built plugin cannot be
+        # loaded into it ("ASan runtime does not come first"): when the tests run
+        # on a sanitizer build, Dovecot loads the plugin of the plain build
+        # ($MXKIT_PLAIN_BUILD) and the ASan trainer still runs.
+        plain = os.environ.get("MXKIT_PLAIN_BUILD")
+        asan_build = bool(plain) and os.path.realpath(plain) != os.path.realpath(build)
+        plugdir = os.path.join(plain if asan_build else build, "dovecot-plugins", "training", ".libs")
         snippets = [
             f"service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n"
             f"    port = {self.port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
@@ -48,7 +54,7 @@ class TrainingImap:
             snippets.append(f"mail_plugin_dir = {plugdir}\nmail_plugins = $mail_plugins mxkit_training\n"
                             f"plugin {{\n  mxkit_training_config = {self.config_path}\n"
                             f"  mxkit_training_trainer = {self.trainer}\n}}\n")
-        if os.environ.get("MXKIT_TRAINER"):
+        if os.environ.get("MXKIT_TRAINER") or asan_build:
             # an ASan trainer inherits the imap process's address-space limit
             snippets.append("service imap {\n  vsz_limit = 0\n}\n")
         self.dc.snippets = snippets

@@ -230,6 +230,12 @@ class Postfix:
     def reload(self):
         _run([POSTFIX, "-c", self.config_dir, "reload"])
 
+    def restart(self):
+        """Stop and start: unlike reload, no process of the old configuration
+        can take the next connection (an idle smtpd may, after a reload)."""
+        self.stop()
+        return self.start()
+
     def cleanup(self):
         """Stop and remove the instance's directory (keep it when MXKIT_KEEP is set)."""
         self.stop()

@@ -246,7 +246,8 @@ def test_database_down_tempfails(world):
                 f'  socket = "inet:{port}@127.0.0.1"; user = "nobody"; }};\n')
     down = Milter(conf, None, log, binary=SRS, port=port)
     try:
-        pf.set(smtpd_milters=f"inet:127.0.0.1:{port}")
+        pf.set(reload=False, smtpd_milters=f"inet:127.0.0.1:{port}")
+        pf.restart()
         replies, data = send(world, SENDER, [f"fwd@{OURS}", f"alice@{OURS}"])
         for r, (code, text) in replies.items():
             assert code == 451 and b"4.3.0" in text, (r, code, text)
@@ -260,7 +261,8 @@ def test_database_down_tempfails(world):
         time.sleep(1)
         assert len(env.relay.transactions()) == 1 and env.mbox.transactions() == []
     finally:
-        pf.set(smtpd_milters=f"inet:127.0.0.1:{world['port']}")
+        pf.set(reload=False, smtpd_milters=f"inet:127.0.0.1:{world['port']}")
+        pf.restart()
         down.stop()
     with open(log, errors="replace") as f:
         assert "alias resolution" in f.read() and "tempfail" in open(log).read()
