@@ -51,7 +51,8 @@ static int counts_row(void *ctx, unsigned ncols, const char *const *v,
 enum mx_result mxkit_lockout_check(struct mx_db_pool *pool,
 				   const struct mxkit_auth_config *conf,
 				   const char *account, const char *address,
-				   const char **what_r, struct mx_err *err)
+				   const char **what_r, unsigned long *account_failures_r,
+				   struct mx_err *err)
 {
 	char window[16];
 	struct counts c = { 0, 0 };
@@ -59,6 +60,7 @@ enum mx_result mxkit_lockout_check(struct mx_db_pool *pool,
 	enum mx_result r;
 
 	*what_r = NULL;
+	*account_failures_r = 0;
 	if (conf->max_failures == 0 && conf->max_address_failures == 0)
 		return MX_NOTFOUND;
 	if ((unsigned)snprintf(window, sizeof(window), "%u", conf->window) >= sizeof(window))
@@ -70,6 +72,7 @@ enum mx_result mxkit_lockout_check(struct mx_db_pool *pool,
 	r = mx_db_exec(pool, count_sql, params, 4, counts_row, &c, MX_DB_RETRY, NULL, err);
 	if (r == MX_TEMP)
 		return MX_TEMP;
+	*account_failures_r = c.account;
 	if (account != NULL && conf->max_failures > 0 && c.account >= conf->max_failures) {
 		*what_r = "account";
 		return MX_FOUND;

@@ -66,11 +66,13 @@ enum mx_result mxkit_account_get(struct mx_db_pool *pool, const char *address,
 				 struct mxkit_account *acct, struct mx_err *err);
 
 /* Lockout (lockout.c). mxkit_lockout_check: MX_FOUND when the account or
- * the address is locked (*what_r says which), MX_NOTFOUND when not. */
+ * the address is locked (*what_r says which), MX_NOTFOUND when not;
+ * *account_failures_r: the account's failures within the window. */
 enum mx_result mxkit_lockout_check(struct mx_db_pool *pool,
 				   const struct mxkit_auth_config *conf,
 				   const char *account, const char *address,
-				   const char **what_r, struct mx_err *err);
+				   const char **what_r, unsigned long *account_failures_r,
+				   struct mx_err *err);
 /* Record a failed attempt; account may be NULL (unknown user). */
 int mxkit_lockout_fail(struct mx_db_pool *pool,
 		       const struct mxkit_auth_config *conf,

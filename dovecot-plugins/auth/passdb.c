@@ -164,6 +164,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 	struct mx_err err;
 	const struct app_password *ap = NULL;
 	const char *user, *rip = NULL, *locked, *scheme = DEFAULT_SCHEME;
+	unsigned long failures;
 	bool main_allowed, temp;
 	int ret = 0;
 	enum mx_result r;
@@ -176,7 +177,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 	if (request->fields.remote_ip.family != 0)
 		rip = net_ip2addr(&request->fields.remote_ip);
 
-	r = mxkit_lockout_check(pool, conf, user, rip, &locked, &err);
+	r = mxkit_lockout_check(pool, conf, user, rip, &locked, &failures, &err);
 	if (r == MX_TEMP) {
 		e_error(authdb_event(request), "mxkit: %s", err.text);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
@@ -223,7 +224,8 @@ mxkit_verify(struct auth_request *request, const char *plain)
 		}
 	}
 
-	if (mxkit_lockout_reset(pool, acct.address, &err) < 0)
+	/* A success forgets the account's failures (no write when none). */
+	if (failures > 0 && mxkit_lockout_reset(pool, acct.address, &err) < 0)
 		e_warning(authdb_event(request), "mxkit: failures not reset: %s", err.text);
 	if (ap != NULL) {
 		const char *params[1] = { ap->id };

@@ -151,7 +151,19 @@ def test_lockout_and_release(env):
     assert "mxkit: refused: account locked out (3 failures within 4s)" in env.log()
     time.sleep(max(0, WINDOW + 0.5 - (time.monotonic() - locked_at)))
     assert login(env, a, PW)[0] == "OK"
-    assert account_failures(env.db, a) == 0          # a success resets the counter
+
+
+def test_success_resets_account_counter(env):
+    a = user(env.db, "resets")
+    for _ in range(MAX_FAILURES - 1):
+        assert refused(login(env, a, "guess-guess"))
+    assert account_failures(env.db, a) == MAX_FAILURES - 1
+    assert login(env, a, PW)[0] == "OK"
+    assert account_failures(env.db, a) == 0
+    # without the reset these would make MAX_FAILURES + 1 within the window
+    for _ in range(MAX_FAILURES - 1):
+        assert refused(login(env, a, "guess-guess"))
+    assert login(env, a, PW)[0] == "OK"
 
 
 def test_lockout_per_address(env):
