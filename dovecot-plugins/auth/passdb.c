@@ -77,6 +77,17 @@ static bool is_client_service(const char *service)
 	return FALSE;
 }
 
+/* Loopback clients (a webmail or proxy on this host, local tools) are not
+ * counted per address: one guesser there would lock every local user out.
+ * Their accounts are still counted. (Postfix and trusted login proxies
+ * hand over their own client's address, which is counted.) */
+static bool is_loopback(const struct ip_addr *ip)
+{
+	if (IPADDR_IS_V4(ip))
+		return (ntohl(ip->u.ip4.s_addr) >> 24) == 127;
+	return net_ip_compare(ip, &net_ip6_loopback);
+}
+
 /* 1 when plain matches the stored {SCHEME}hash, 0 when not, -1 when the
  * stored value is unusable (logged). *scheme_r: its scheme. */
 static int verify_stored(struct auth_request *request, const char *plain,
@@ -174,7 +185,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
 	user = t_str_lcase(request->fields.user);
-	if (request->fields.remote_ip.family != 0)
+	if (request->fields.remote_ip.family != 0 && !is_loopback(&request->fields.remote_ip))
 		rip = net_ip2addr(&request->fields.remote_ip);
 
 	r = mxkit_lockout_check(pool, conf, user, rip, &locked, &failures, &err);
