@@ -50,29 +50,32 @@ struct mx_db_pool *mxkit_auth_pool(struct mx_err *err);
  * for the default. Fatal on an unknown argument. */
 const char *mxkit_auth_args_path(const char *driver, const char *args);
 
-/* An account as read for a login. */
+/* An account as read for a login, with the failures counted for the
+ * lockout inside the configured window. */
 struct mxkit_account {
+	bool exists;
 	char id[24];
 	char address[321];
 	char password[MXKIT_HASH_MAX];
 	bool user_active;
 	bool domain_active;
 	bool app_passwords_only;
+	unsigned long account_failures;
+	unsigned long address_failures;
 };
 
-/* Look the account up by (lowercased) address: MX_FOUND, MX_NOTFOUND or
- * MX_TEMP with err set. */
-enum mx_result mxkit_account_get(struct mx_db_pool *pool, const char *address,
+/* Look the account up by (lowercased) address and count its failures and
+ * those of the remote address (NULL: none) in one query: MX_FOUND (with
+ * acct->exists false for an unknown user) or MX_TEMP with err set. */
+enum mx_result mxkit_account_get(struct mx_db_pool *pool,
+				 const struct mxkit_auth_config *conf,
+				 const char *address, const char *remote,
 				 struct mxkit_account *acct, struct mx_err *err);
 
-/* Lockout (lockout.c). mxkit_lockout_check: MX_FOUND when the account or
- * the address is locked (*what_r says which), MX_NOTFOUND when not;
- * *account_failures_r: the account's failures within the window. */
-enum mx_result mxkit_lockout_check(struct mx_db_pool *pool,
-				   const struct mxkit_auth_config *conf,
-				   const char *account, const char *address,
-				   const char **what_r, unsigned long *account_failures_r,
-				   struct mx_err *err);
+/* Lockout (lockout.c): what is locked ("account", "remote address") given
+ * the counts of mxkit_account_get, or NULL. */
+const char *mxkit_lockout_locked(const struct mxkit_auth_config *conf,
+				 const struct mxkit_account *acct, bool have_remote);
 /* Record a failed attempt; account may be NULL (unknown user). */
 int mxkit_lockout_fail(struct mx_db_pool *pool,
 		       const struct mxkit_auth_config *conf,

@@ -1,7 +1,8 @@
 /* passdb.c: the "mxkit" passdb. One plaintext verification per request,
  * run in an auth worker (the module is flagged blocking):
  *
- *   lockout check -> account lookup -> disabled user/domain refused ->
+ *   account lookup with lockout counts -> locked? -> unknown user ->
+ *   disabled user/domain refused ->
  *   main password (unless the user takes only app passwords for mail
  *   clients) -> app passwords -> record the failure, or reset the account
  *   counter, mark the app password used and upgrade a weak hash.
@@ -175,7 +176,6 @@ mxkit_verify(struct auth_request *request, const char *plain)
 	struct mx_err err;
 	const struct app_password *ap = NULL;
 	const char *user, *rip = NULL, *locked, *scheme = DEFAULT_SCHEME;
-	unsigned long failures;
 	bool main_allowed, temp;
 	int ret = 0;
 	enum mx_result r;
@@ -188,12 +188,12 @@ mxkit_verify(struct auth_request *request, const char *plain)
 	if (request->fields.remote_ip.family != 0 && !is_loopback(&request->fields.remote_ip))
 		rip = net_ip2addr(&request->fields.remote_ip);
 
-	r = mxkit_lockout_check(pool, conf, user, rip, &locked, &failures, &err);
+	r = mxkit_account_get(pool, conf, user, rip, &acct, &err);
 	if (r == MX_TEMP) {
 		e_error(authdb_event(request), "mxkit: %s", err.text);
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
-	if (r == MX_FOUND) {
+	if ((locked = mxkit_lockout_locked(conf, &acct, rip != NULL)) != NULL) {
 		e_info(authdb_event(request),
 		       "mxkit: refused: %s locked out (%u failures within %us)", locked,
 		       strcmp(locked, "account") == 0 ? conf->max_failures
@@ -201,13 +201,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 		       conf->window);
 		return PASSDB_RESULT_PASSWORD_MISMATCH;
 	}
-
-	r = mxkit_account_get(pool, user, &acct, &err);
-	if (r == MX_TEMP) {
-		e_error(authdb_event(request), "mxkit: %s", err.text);
-		return PASSDB_RESULT_INTERNAL_FAILURE;
-	}
-	if (r == MX_NOTFOUND) {
+	if (!acct.exists) {
 		fail_attempt(request, pool, NULL, rip);
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
 		return PASSDB_RESULT_USER_UNKNOWN;
@@ -236,7 +230,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 	}
 
 	/* A success forgets the account's failures (no write when none). */
-	if (failures > 0 && mxkit_lockout_reset(pool, acct.address, &err) < 0)
+	if (acct.account_failures > 0 && mxkit_lockout_reset(pool, acct.address, &err) < 0)
 		e_warning(authdb_event(request), "mxkit: failures not reset: %s", err.text);
 	if (ap != NULL) {
 		const char *params[1] = { ap->id };
