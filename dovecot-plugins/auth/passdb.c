@@ -185,6 +185,11 @@ mxkit_verify(struct auth_request *request, const char *plain)
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
 	user = t_str_lcase(request->fields.user);
+	if (strlen(user) >= sizeof(acct.address)) {
+		e_info(authdb_event(request), "mxkit: refused: login name longer than %zu bytes",
+		       sizeof(acct.address) - 1);
+		return PASSDB_RESULT_USER_UNKNOWN;
+	}
 	if (request->fields.remote_ip.family != 0 && !is_loopback(&request->fields.remote_ip))
 		rip = net_ip2addr(&request->fields.remote_ip);
 

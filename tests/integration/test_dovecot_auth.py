@@ -84,6 +84,11 @@ def test_unknown_user(env):
     assert "unknown user" in env.log()
 
 
+def test_overlong_login_name(env):
+    assert refused(login(env, "x" * 400 + "@auth.test", PW))
+    assert "login name longer than 320 bytes" in env.log()
+
+
 def test_disabled_user(env):
     a = user(env.db, "disabled")
     env.db.sql("CALL disable_user(%s)", (a,))
