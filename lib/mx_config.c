@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "mx_config.h"
+
+#define MX_CONFIG_GROUP_BUF 16384  /* getgrnam_r buffer: groups with many members */
 
 const char *mx_config_where(const config_setting_t *s, char *buf, size_t size)
 {
@@ -257,5 +260,27 @@ int mx_config_secret(const config_setting_t *section, const char *name,
 		return mx_err_set(err, "%s: '%s' or '%s' is required",
 				  section != NULL ? mx_config_where(section, where, sizeof(where)) : "config",
 				  name, name_file);
+	return 0;
+}
+
+int mx_config_group(const config_setting_t *section, const char *name,
+		    bool *has_r, gid_t *gid_r, struct mx_err *err)
+{
+	char where[PATH_MAX + 16];
+	char buf[MX_CONFIG_GROUP_BUF];
+	struct group gr, *grp = NULL;
+	const char *group;
+
+	*has_r = false;
+	if (mx_config_string(section, name, NULL, &group, err) < 0)
+		return -1;
+	if (group == NULL)
+		return 0;
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+		return mx_err_set(err, "%s: unknown group '%s' in '%s'",
+				  mx_config_where(config_setting_get_member(section, name),
+						  where, sizeof(where)), group, name);
+	*has_r = true;
+	*gid_r = gr.gr_gid;
 	return 0;
 }

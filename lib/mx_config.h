@@ -9,6 +9,7 @@
 
 #include <libconfig.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 #include "mx_error.h"
@@ -55,6 +56,11 @@ int mx_config_secret(const config_setting_t *section, const char *name,
  * world-readable or not regular. Used by mx_config_secret. */
 int mx_secret_file_read(const char *path, char *buf, size_t size,
 			struct mx_err *err);
+
+/* A group name (`name`, optional) as a gid: *has_r false when unset;
+ * an unknown group is an error naming the file and line. */
+int mx_config_group(const config_setting_t *section, const char *name,
+		    bool *has_r, gid_t *gid_r, struct mx_err *err);
 
 /* "FILE:LINE" of a setting, for messages. */
 const char *mx_config_where(const config_setting_t *s, char *buf, size_t size);

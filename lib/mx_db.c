@@ -447,3 +447,33 @@ bool mx_db_ping(struct mx_db_pool *pool, struct mx_err *err)
 	conn_release(pool, c, !ok);
 	return ok;
 }
+
+int mx_db_join_row(void *ctx, unsigned ncols, const char *const *values,
+		   const unsigned long *lengths, struct mx_err *err)
+{
+	struct mx_db_joined *j = ctx;
+	size_t need;
+
+	if (ncols < 1 || values[0] == NULL)
+		return 0;
+	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
+	if (need > j->max)
+		return mx_err_set(err, "result longer than %s (%zu bytes)",
+				  j->limit_name != NULL ? j->limit_name : "the limit", j->max);
+	if (need + 1 > j->cap) {
+		size_t cap = j->cap > 0 ? j->cap : 256;
+		char *nb;
+		while (cap < need + 1)
+			cap *= 2;
+		if ((nb = realloc(j->buf, cap)) == NULL)
+			return mx_err_set(err, "out of memory");
+		j->buf = nb;
+		j->cap = cap;
+	}
+	if (j->len > 0)
+		j->buf[j->len++] = ',';
+	memcpy(j->buf + j->len, values[0], lengths[0]);
+	j->len += lengths[0];
+	j->buf[j->len] = '\0';
+	return 0;
+}

@@ -46,6 +46,18 @@ void mx_db_pool_free(struct mx_db_pool *pool);
 typedef int mx_db_row_fn(void *ctx, unsigned ncols, const char *const *values,
 			 const unsigned long *lengths, struct mx_err *err);
 
+/* Rows' first columns joined with ',' (Postfix's multi-row answer) into
+ * a malloc()ed buffer that never grows past max bytes: pass
+ * mx_db_join_row as the row callback and a zeroed struct with max set;
+ * the caller frees buf. A longer result stops the query (MX_TEMP). */
+struct mx_db_joined {
+	char *buf;
+	size_t len, cap, max;
+	const char *limit_name;  /* the setting behind max, for the error (or NULL) */
+};
+int mx_db_join_row(void *ctx, unsigned ncols, const char *const *values,
+		   const unsigned long *lengths, struct mx_err *err);
+
 enum mx_db_flags {
 	MX_DB_RETRY = 1,  /* safe to run again after a lost connection */
 };

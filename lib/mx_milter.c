@@ -2,14 +2,18 @@
 #include "mxkit-config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mx_daemon.h"
 #include "mx_milter.h"
 
 int mx_milter_check_socket(const char *spec, struct mx_err *err)
@@ -37,6 +41,40 @@ int mx_milter_check_socket(const char *spec, struct mx_err *err)
 	return mx_err_set(err, "socket '%s': must start with unix:, local:, inet: or inet6:", spec);
 }
 
+/* Highest descriptor we look at for libmilter's listening socket. */
+#define MX_MILTER_FD_SCAN 1024
+
+/* libmilter writes each reply packet separately (at the end of a message:
+ * one per inserted header, then the verdict). With Nagle's algorithm the
+ * second small write waits for the ACK of the first, which the MTA delays
+ * (about 40 ms), on every message. libmilter does not expose its sockets,
+ * so find the TCP socket it listens on and set TCP_NODELAY there: Linux
+ * copies it to every accepted connection. */
+static int set_listener_nodelay(struct mx_err *err)
+{
+	int fd, on = 1, found = 0;
+
+	for (fd = 0; fd < MX_MILTER_FD_SCAN; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int listening = 0;
+		socklen_t olen = sizeof(listening);
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) < 0 || !listening)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
+			return mx_err_set(err, "TCP_NODELAY on the milter socket: %s", strerror(errno));
+		found++;
+	}
+	if (found == 0)
+		return mx_err_set(err, "cannot find libmilter's listening TCP socket");
+	return 0;
+}
+
 int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
 		   uid_t uid, gid_t gid, struct mx_err *err)
 {
@@ -58,6 +96,10 @@ int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
 		return mx_err_set(err, "socket '%s': chmod: %s", spec, strerror(errno));
 	if (path != NULL && (uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
 		return mx_err_set(err, "socket '%s': chown: %s", spec, strerror(errno));
+	if (path == NULL && set_listener_nodelay(err) < 0)
+		return mx_err_prefix(err, "socket '%s': ", spec);
+	if (path == NULL)
+		mx_milter_quickack_enable();
 	return 0;
 }
 
@@ -167,4 +209,12 @@ int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *er
 	pthread_mutex_unlock(&shared_lock);
 	mx_milter_shared_release(old);
 	return 0;
+}
+
+int mx_milter_serve(void (*reload)(void), struct mx_err *err)
+{
+	if (mx_milter_reload_start(reload, err) < 0)
+		return -1;
+	mx_daemon_ready();
+	return mx_milter_main(err);
 }

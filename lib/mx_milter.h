@@ -3,8 +3,10 @@
  * Checks a libmilter socket specification ("unix:/path", "local:/path",
  * "inet:PORT@HOST", "inet6:PORT@HOST"), registers the filter, opens the
  * socket (a stale unix socket is removed; a new one gets mode 0660 so
- * that the postfix group can reach it), and runs smfi_main() until
- * libmilter is told to stop. */
+ * that the postfix group can reach it; a TCP one TCP_NODELAY, so that
+ * replies are never held back by Nagle's algorithm, and every packet of the
+ * MTA is acknowledged at once: see mx_milter_quickack.c), and runs smfi_main()
+ * until libmilter is told to stop. */
 #ifndef MX_MILTER_H
 #define MX_MILTER_H
 
@@ -26,9 +28,20 @@ int mx_milter_check_socket(const char *spec, struct mx_err *err);
 int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
 		   uid_t uid, gid_t gid, struct mx_err *err);
 
+/* Over TCP, acknowledge every packet of the MTA at once (TCP_QUICKACK
+ * re-armed after each read; see mx_milter_quickack.c). mx_milter_open()
+ * calls it for TCP sockets. */
+void mx_milter_quickack_enable(void);
+
 /* Serve until libmilter is told to stop (SIGTERM/SIGINT, or
  * mx_milter_stop()). Returns 0 after a clean stop, -1 with err. */
 int mx_milter_main(struct mx_err *err);
+
+/* The end of every milter's start-up, once its configuration is set:
+ * start the SIGUSR1 reload thread (mx_milter_reload_start), tell the
+ * service manager we are ready, and serve (mx_milter_main). Returns 0
+ * after a clean stop, -1 with err. */
+int mx_milter_serve(void (*reload)(void), struct mx_err *err);
 
 /* Ask smfi_main() to return (from a signal-safe context is fine). */
 void mx_milter_stop(void);

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "mx_config.h"
+#include "mx_daemon.h"
 #include "mx_srs_config.h"
 
 /* A whole secrets file: every secret with its line end. */
@@ -28,7 +29,9 @@
 
 static const char *const srs_keys[] = {
 	"socket", "domain", "secrets", "secrets_file", "separator", "hash_length",
-	"hash_min", "max_age", "hash_alphabet", "always_rewrite", NULL,
+	"hash_min", "max_age", "hash_alphabet", "always_rewrite",
+	/* read by the milter (milters/srs/srs_config.c) */
+	"timeout", "recipient_delimiter", "socket_group", MX_DAEMON_CONFIG_KEYS, NULL,
 };
 
 /* Add each non-empty line of text as a secret. */

@@ -24,7 +24,7 @@ struct entry {
 	uint16_t key_len;
 	uint8_t map;
 	int8_t result;
-	struct mapd_ext ext;
+	struct mx_key_ext ext;
 	char data[];                /* key, NUL, value, NUL */
 };
 
@@ -159,7 +159,7 @@ static void remove_entry(struct mapd_cache *c, struct entry **slot)
 
 bool mapd_cache_get(struct mapd_cache *c, unsigned map, const char *key, size_t key_len,
 		    enum mx_result *result_r, const char **value_r, size_t *value_len_r,
-		    struct mapd_ext *ext_r)
+		    struct mx_key_ext *ext_r)
 {
 	uint64_t h;
 	struct entry **slot, *e;
@@ -193,7 +193,7 @@ static void evict_oldest(struct mapd_cache *c)
 
 int mapd_cache_put(struct mapd_cache *c, unsigned map, const char *key, size_t key_len,
 		   enum mx_result result, const char *value, size_t value_len,
-		   struct mapd_ext ext, unsigned ttl)
+		   struct mx_key_ext ext, unsigned ttl)
 {
 	uint64_t h;
 	struct entry **slot, *e;

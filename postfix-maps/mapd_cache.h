@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "mx_error.h"
-#include "mapd_keys.h"
+#include "mx_keys.h"
 #include "mx_result.h"
 
 typedef time_t mapd_clock_fn(void);
@@ -34,7 +34,7 @@ void mapd_cache_free(struct mapd_cache *cache);
  * entries are dropped and miss. */
 bool mapd_cache_get(struct mapd_cache *cache, unsigned map, const char *key, size_t key_len,
 		    enum mx_result *result_r, const char **value_r, size_t *value_len_r,
-		    struct mapd_ext *ext_r);
+		    struct mx_key_ext *ext_r);
 
 /* Store an answer (MX_FOUND with a value and the place of the extension
  * to re-append, or MX_NOTFOUND) for ttl seconds, replacing an older one.
@@ -42,7 +42,7 @@ bool mapd_cache_get(struct mapd_cache *cache, unsigned map, const char *key, siz
  * then merely smaller). */
 int mapd_cache_put(struct mapd_cache *cache, unsigned map, const char *key, size_t key_len,
 		   enum mx_result result, const char *value, size_t value_len,
-		   struct mapd_ext ext, unsigned ttl);
+		   struct mx_key_ext ext, unsigned ttl);
 
 void mapd_cache_flush(struct mapd_cache *cache);
 size_t mapd_cache_count(const struct mapd_cache *cache);

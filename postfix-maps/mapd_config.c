@@ -4,21 +4,22 @@
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mapd_config.h"
 #include "mx_config.h"
+#include "mx_srs_config.h"
 
 #define CACHE_SIZE_MAX 10000000u
 #define CONNECTIONS_MAX 100000u
 #define REPLY_MAX (16u * 1024 * 1024)
 #define WORKERS_MAX 256u
-#define GROUP_BUF_SIZE 16384
 
 static const char *const mapd_keys[] = {
 	"listen", "allow_remote", "recipient_delimiter", "cache_ttl", "negative_ttl",
 	"cache_size", "idle_timeout", "request_timeout", "max_connections", "max_reply",
-	"workers", "socket_mode", "socket_group", MX_DAEMON_CONFIG_KEYS, NULL,
+	"workers", "socket_mode", "socket_group", "domains_ttl", MX_DAEMON_CONFIG_KEYS, NULL,
 };
 
 static int parse_listen(const config_setting_t *section, bool allow_remote,
@@ -91,13 +92,11 @@ static int parse_socket_access(const config_setting_t *section, struct mapd_conf
 			       struct mx_err *err)
 {
 	char where[PATH_MAX + 16];
-	char buf[GROUP_BUF_SIZE];
-	struct group gr, *grp = NULL;
-	const char *mode, *group;
+	const char *mode;
 	unsigned v = 0;
 
 	if (mx_config_string(section, "socket_mode", "0660", &mode, err) < 0 ||
-	    mx_config_string(section, "socket_group", NULL, &group, err) < 0)
+	    mx_config_group(section, "socket_group", &conf->has_socket_group, &conf->socket_gid, err) < 0)
 		return -1;
 	if (mode[0] == '\0' || strlen(mode) > 4)
 		goto bad_mode;
@@ -109,19 +108,35 @@ static int parse_socket_access(const config_setting_t *section, struct mapd_conf
 	if (v > 0777)
 		goto bad_mode;
 	conf->socket_mode = v;
-	if (group != NULL) {
-		if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
-			return mx_err_set(err, "%s: unknown group '%s' in 'socket_group'",
-					  mx_config_where(config_setting_get_member(section, "socket_group"),
-							  where, sizeof(where)), group);
-		conf->has_socket_group = true;
-		conf->socket_gid = gr.gr_gid;
-	}
 	return 0;
 bad_mode:
 	return mx_err_set(err, "%s: 'socket_mode' must be an octal string such as \"0660\"",
 			  mx_config_where(config_setting_get_member(section, "socket_mode"),
 					  where, sizeof(where)));
+}
+
+/* The optional `srs` section: keyed at once, so that the secrets are
+ * wiped from the settings before anything else happens. */
+static int parse_srs(const config_t *cfg, struct mapd_config *conf, struct mx_err *err)
+{
+	const config_setting_t *s;
+	struct mx_srs_settings *set;
+	int r;
+
+	if (mx_config_section(cfg, "srs", &s, err) < 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	if ((set = malloc(sizeof(*set))) == NULL)
+		return mx_err_set(err, "out of memory");
+	r = mx_srs_config_read(s, set, err);
+	if (r == 0)
+		r = mx_srs_create(set, &conf->srs, err);
+	if (r == 0)
+		memcpy(conf->srs_domain, set->domain, sizeof(conf->srs_domain));
+	mx_srs_settings_wipe(set);
+	free(set);
+	return r;
 }
 
 int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_err *err)
@@ -146,10 +161,17 @@ int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_e
 	    mx_config_uint(s, "max_connections", 1000, 1, CONNECTIONS_MAX, &conf->max_connections, err) < 0 ||
 	    mx_config_uint(s, "max_reply", 100000, 64, REPLY_MAX, &conf->max_reply, err) < 0 ||
 	    mx_config_uint(s, "workers", conf->db.pool_size, 1, WORKERS_MAX, &conf->workers, err) < 0 ||
+	    mx_config_seconds(s, "domains_ttl", 60, 0, 86400, &conf->domains_ttl, err) < 0 ||
 	    parse_socket_access(s, conf, err) < 0 ||
-	    mx_daemon_config_parse(s, &conf->daemon, err) < 0)
+	    mx_daemon_config_parse(s, &conf->daemon, err) < 0 ||
+	    parse_srs(cfg, conf, err) < 0)
 		return -1;
 	return 0;
+}
+
+void mapd_config_free(struct mapd_config *conf)
+{
+	mx_srs_destroy(&conf->srs);
 }
 
 int mapd_config_load(const char *path, struct mapd_config *conf, struct mx_err *err)
@@ -158,6 +180,7 @@ int mapd_config_load(const char *path, struct mapd_config *conf, struct mx_err *
 	int r;
 
 	config_init(&cfg);
+	memset(conf, 0, sizeof(*conf));
 	r = mx_config_load(&cfg, path, err);
 	if (r == 0)
 		r = mapd_config_parse(&cfg, conf, err);

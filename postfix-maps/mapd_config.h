@@ -14,6 +14,7 @@
 #include "mx_daemon.h"
 #include "mx_db.h"
 #include "mx_error.h"
+#include "mx_srs.h"
 
 #define MAPD_LISTEN_MAX 16       /* endpoints in `listen` */
 #define MAPD_DELIMITER_MAX 16    /* bytes of recipient_delimiter */
@@ -36,10 +37,19 @@ struct mapd_config {
 	unsigned socket_mode;      /* permission bits of unix sockets */
 	bool has_socket_group;
 	gid_t socket_gid;
+	/* The srs_forward and srs_reverse maps, from the `srs` section (NULL
+	 * without one: the maps then answer PERM, a configuration error).
+	 * Owned by the configuration until handed to the workers. */
+	struct mx_srs *srs;
+	char srs_domain[MX_DOMAIN_MAX + 1];
+	unsigned domains_ttl;      /* seconds: srs_forward's snapshot of our domains */
 };
 
 /* Load `path` and fill conf. Returns 0, or -1 with "file:line: why". */
 int mapd_config_load(const char *path, struct mapd_config *conf, struct mx_err *err);
+
+/* Free what conf owns (the SRS context, if still there). */
+void mapd_config_free(struct mapd_config *conf);
 
 /* The same from an already parsed libconfig tree (unit tests). */
 int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_err *err);

@@ -47,6 +47,7 @@ static bool same_listen(const struct mapd_config *a, const struct mapd_endpoint 
 static void reload(struct mapd_state *st)
 {
 	struct mapd_config *conf = malloc(sizeof(*conf));
+	struct mapd_workers_srs srs;
 	struct mapd_server_limits lim;
 	struct mapd_cache *cache;
 	struct mx_db_pool *pool;
@@ -65,6 +66,7 @@ static void reload(struct mapd_state *st)
 	    (pool = mx_db_pool_new(&conf->db, &err)) == NULL) {
 		mx_log_err("reload failed, keeping the old configuration: %s", err.text);
 		mapd_cache_free(cache);
+		mapd_config_free(conf);
 		free(conf);
 		return;
 	}
@@ -80,7 +82,11 @@ static void reload(struct mapd_state *st)
 	    conf->socket_mode != st->conf.socket_mode ||
 	    conf->socket_gid != st->conf.socket_gid)
 		mx_log_warn("reload: user, group or socket settings changed; restart " PROGRAM " to apply them");
-	mapd_workers_reconfigure(st->workers, pool, conf->delimiter, conf->max_reply);
+	srs.srs = conf->srs;
+	srs.domain = conf->srs_domain;
+	srs.domains_ttl = conf->domains_ttl;
+	conf->srs = NULL;  /* the workers own it now */
+	mapd_workers_reconfigure(st->workers, pool, &srs, conf->delimiter, conf->max_reply);
 	mapd_server_limits_from(conf, &lim);
 	mapd_server_reconfigure(st->server, &lim, cache);
 	/* What only a restart changes stays as it is in st->conf, so that the
@@ -98,6 +104,7 @@ static void reload(struct mapd_state *st)
 static int start(struct mapd_state *st, struct mx_err *err)
 {
 	struct mapd_config *conf = &st->conf;
+	struct mapd_workers_srs srs;
 	struct mapd_server_limits lim;
 	struct mapd_cache *cache;
 	struct mx_db_pool *pool;
@@ -127,7 +134,12 @@ static int start(struct mapd_state *st, struct mx_err *err)
 		mapd_cache_free(cache);
 		return -1;
 	}
-	st->workers = mapd_workers_start(conf->workers, pool, conf->delimiter, conf->max_reply, err);
+	srs.srs = conf->srs;
+	srs.domain = conf->srs_domain;
+	srs.domains_ttl = conf->domains_ttl;
+	st->workers = mapd_workers_start(conf->workers, pool, &srs, conf->delimiter, conf->max_reply, err);
+	if (st->workers != NULL)
+		conf->srs = NULL;  /* the workers own it now */
 	if (st->workers == NULL) {
 		mx_db_pool_free(pool);
 		mapd_cache_free(cache);
@@ -153,6 +165,7 @@ static void cleanup(struct mapd_state *st)
 	for (unsigned i = 0; i < st->nbound; i++)
 		mapd_endpoint_unlink(&st->bound[i]);
 	mx_daemon_pidfile_remove(st->pid_file);
+	mapd_config_free(&st->conf);
 }
 
 int main(int argc, char **argv)
@@ -175,11 +188,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (st.args.check_only) {
-		printf("%s: configuration OK\n", st.args.config_path);
+		printf("%s: configuration OK%s\n", st.args.config_path,
+		       st.conf.srs != NULL ? " (with the srs_forward and srs_reverse maps)" : "");
+		mapd_config_free(&st.conf);
 		return 0;
 	}
 	if (mx_daemon_log_setup(PROGRAM, &st.args, &st.conf.daemon, &err) < 0) {
 		fprintf(stderr, PROGRAM ": %s\n", err.text);
+		mapd_config_free(&st.conf);
 		return 1;
 	}
 	if (start(&st, &err) < 0) {

@@ -1,6 +1,7 @@
 /* mapd_maps.c: the map table of mxkit-mapd and its SQL.
  *
- * All SQL that mapd runs is here. Each statement gives, for one lookup
+ * All SQL that mapd runs is here, except the alias and domain queries,
+ * which it shares with mxkit-srs (lib/mx_alias.c). Each statement gives, for one lookup
  * key, exactly the rows the reference Postfix mysql: query gives (see
  * tests/harness/mapd.py MYSQL_QUERIES), ordered so that replies are
  * deterministic. The key is always a bound parameter. */
@@ -11,21 +12,12 @@
 #include <string.h>
 
 #include "mapd_maps.h"
+#include "mx_alias.h"
 #include "mx_log.h"
-
-static const char sql_domain[] =
-	"SELECT name FROM domains WHERE name = ? AND active = 1";
 
 static const char sql_mailbox[] =
 	"SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
 	" WHERE u.address = ? AND u.active = 1 AND d.active = 1";
-
-static const char sql_alias[] =
-	"SELECT a.destination FROM aliases a JOIN domains d ON d.id = a.domain_id"
-	" WHERE a.source = ? AND a.active = 1 AND d.active = 1"
-	" UNION SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
-	" WHERE u.address = ? AND u.active = 1 AND d.active = 1"
-	" ORDER BY 1";
 
 static const char sql_sender_login[] =
 	"SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id"
@@ -40,15 +32,17 @@ static const char sql_transport[] =
 	" AND transport IS NOT NULL AND transport <> ''";
 
 const struct mapd_map mapd_maps[] = {
-	{ .name = "domain", .keys = MAPD_KEY_EXACT, .sql = sql_domain, .nparams = 1,
+	{ .name = "domain", .keys = MX_KEY_EXACT, .sql = mx_alias_domain_sql, .nparams = 1,
 	  .lookup = mapd_lookup_sql },
-	{ .name = "mailbox", .keys = MAPD_KEY_ADDRESS, .sql = sql_mailbox, .nparams = 1,
+	{ .name = "mailbox", .keys = MX_KEY_ADDRESS, .sql = sql_mailbox, .nparams = 1,
 	  .lookup = mapd_lookup_sql },
-	{ .name = "alias", .keys = MAPD_KEY_ADDRESS, .propagate_ext = true, .sql = sql_alias,
+	{ .name = "alias", .keys = MX_KEY_ADDRESS, .propagate_ext = true, .sql = mx_alias_sql,
 	  .nparams = 2, .lookup = mapd_lookup_sql },
-	{ .name = "sender_login", .keys = MAPD_KEY_ADDRESS, .sql = sql_sender_login, .nparams = 2,
+	{ .name = "sender_login", .keys = MX_KEY_ADDRESS, .sql = sql_sender_login, .nparams = 2,
 	  .lookup = mapd_lookup_sql },
-	{ .name = "transport", .keys = MAPD_KEY_DOMAIN, .sql = sql_transport, .nparams = 1,
+	{ .name = "srs_forward", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_forward },
+	{ .name = "srs_reverse", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_reverse },
+	{ .name = "transport", .keys = MX_KEY_DOMAIN, .sql = sql_transport, .nparams = 1,
 	  .lookup = mapd_lookup_sql },
 };
 const unsigned mapd_nmaps = sizeof(mapd_maps) / sizeof(mapd_maps[0]);
@@ -59,41 +53,6 @@ const struct mapd_map *mapd_map_find(const char *name, size_t len)
 		if (strlen(mapd_maps[i].name) == len && memcmp(mapd_maps[i].name, name, len) == 0)
 			return &mapd_maps[i];
 	return NULL;
-}
-
-/* Rows joined with ',' into a buffer that never grows past max. */
-struct joined {
-	char *buf;
-	size_t len, cap, max;
-};
-
-static int join_row(void *ctx, unsigned ncols, const char *const *values,
-		    const unsigned long *lengths, struct mx_err *err)
-{
-	struct joined *j = ctx;
-	size_t need;
-
-	if (ncols < 1 || values[0] == NULL)
-		return 0;
-	need = j->len + (j->len > 0 ? 1 : 0) + lengths[0];
-	if (need > j->max)
-		return mx_err_set(err, "result longer than max_reply (%zu bytes)", j->max);
-	if (need + 1 > j->cap) {
-		size_t cap = j->cap > 0 ? j->cap : 256;
-		char *nb;
-		while (cap < need + 1)
-			cap *= 2;
-		if ((nb = realloc(j->buf, cap)) == NULL)
-			return mx_err_set(err, "out of memory");
-		j->buf = nb;
-		j->cap = cap;
-	}
-	if (j->len > 0)
-		j->buf[j->len++] = ',';
-	memcpy(j->buf + j->len, values[0], lengths[0]);
-	j->len += lengths[0];
-	j->buf[j->len] = '\0';
-	return 0;
 }
 
 static void answer_temp(struct mapd_answer *ans, const char *why)
@@ -108,19 +67,19 @@ static void answer_temp(struct mapd_answer *ans, const char *why)
 void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 		     const char *key, size_t key_len, struct mapd_answer *ans)
 {
-	struct mapd_key_plan plan;
-	struct joined j = { .max = ctx->max_reply };
+	struct mx_key_plan plan;
+	struct mx_db_joined j = { .max = ctx->max_reply, .limit_name = "max_reply" };
 	struct mx_err err;
 
 	memset(ans, 0, sizeof(*ans));
 	ans->result = MX_NOTFOUND;
-	mapd_keys_plan(map->keys, key, key_len, ctx->delimiter, &plan);
+	mx_keys_plan(map->keys, key, key_len, ctx->delimiter, &plan);
 	for (unsigned i = 0; i < plan.n; i++) {
 		const char *params[] = { plan.cand[i].key, plan.cand[i].key };
 		enum mx_result r;
 
 		j.len = 0;
-		r = mx_db_exec(ctx->db, map->sql, params, map->nparams, join_row, &j,
+		r = mx_db_exec(ctx->db, map->sql, params, map->nparams, mx_db_join_row, &j,
 			       MX_DB_RETRY, NULL, &err);
 		if (r == MX_TEMP) {
 			answer_temp(ans, err.text);
@@ -129,7 +88,7 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 		if (r != MX_FOUND || j.len == 0)
 			continue;
 		if (map->propagate_ext && plan.cand[i].stripped) {
-			/* The reply re-appends it, from the key as sent (mapd_keys_propagate). */
+			/* The reply re-appends it, from the key as sent (mx_keys_propagate). */
 			ans->ext.off = (uint16_t)(plan.ext - key);
 			ans->ext.len = (uint16_t)plan.ext_len;
 		}

@@ -10,9 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mapd_keys.h"
+#include "mapd_domains.h"
+#include "mx_keys.h"
 #include "mx_db.h"
 #include "mx_result.h"
+#include "mx_srs.h"
 
 #define MAPD_REASON_MAX 200
 
@@ -20,6 +22,9 @@ struct mapd_lookup_ctx {
 	struct mx_db_pool *db;
 	const char *delimiter;   /* recipient_delimiter */
 	size_t max_reply;        /* longest value we may answer */
+	const struct mx_srs *srs;  /* srs_* maps; NULL without an `srs` section */
+	struct mapd_domains *domains;  /* srs_forward: our domains */
+	const char *srs_domain;
 };
 
 /* The outcome of one lookup: value is malloc()ed (FOUND only). */
@@ -27,7 +32,7 @@ struct mapd_answer {
 	enum mx_result result;
 	char *value;
 	size_t value_len;
-	struct mapd_ext ext;           /* MX_FOUND by the stripped key: extension to re-append */
+	struct mx_key_ext ext;           /* MX_FOUND by the stripped key: extension to re-append */
 	char reason[MAPD_REASON_MAX];  /* TEMP/PERM: why, for the reply and the log */
 };
 
@@ -37,7 +42,7 @@ typedef void mapd_lookup_fn(const struct mapd_map *map, const struct mapd_lookup
 
 struct mapd_map {
 	const char *name;
-	enum mapd_key_kind keys;  /* which partial keys to try */
+	enum mx_key_kind keys;  /* which partial keys to try */
 	bool propagate_ext;       /* re-append an unmatched extension to results */
 	const char *sql;          /* for mapd_lookup_sql: '?' placeholders, all bound to the key */
 	unsigned nparams;
@@ -54,5 +59,12 @@ const struct mapd_map *mapd_map_find(const char *name, size_t len);
  * rows with ','. */
 void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 		     const char *key, size_t key_len, struct mapd_answer *ans);
+
+/* The SRS maps (mapd_srs.c): PostSRSd's sender_canonical_maps and
+ * recipient_canonical_maps answers. */
+void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans);
+void mapd_lookup_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans);
 
 #endif

@@ -42,9 +42,9 @@ enum mapd_request_status mapd_request_parse(const char *buf, size_t len,
 		mx_err_set(err, "empty key for map '%s'", req->map->name);
 		return MAPD_REQ_PERM;
 	}
-	if (klen > MAPD_KEY_MAX) {
+	if (klen > MX_KEY_MAX) {
 		mx_err_set(err, "key for map '%s' is %zu bytes, more than %d",
-			   req->map->name, klen, MAPD_KEY_MAX);
+			   req->map->name, klen, MX_KEY_MAX);
 		return MAPD_REQ_PERM;
 	}
 	for (size_t i = 0; i < klen; i++) {

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "mapd_keys.h"
+#include "mx_keys.h"
 #include "mapd_maps.h"
 #include "mx_error.h"
 
@@ -30,8 +30,8 @@ enum mapd_request_status {
 
 struct mapd_request {
 	const struct mapd_map *map;
-	char key[MAPD_KEY_MAX + 1];  /* lowercased, NUL-terminated */
-	char key_sent[MAPD_KEY_MAX + 1];  /* as the client sent it, NUL-terminated */
+	char key[MX_KEY_MAX + 1];  /* lowercased, NUL-terminated */
+	char key_sent[MX_KEY_MAX + 1];  /* as the client sent it, NUL-terminated */
 	size_t key_len;
 };
 

@@ -326,7 +326,7 @@ static void conn_reply(struct conn *c, const char *status, const char *value, si
 /* Reply OK with value, re-appending the unmatched extension, in the case
  * the client sent it, to every address of the value. */
 static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
-			     const char *key_sent, size_t key_len, struct mapd_ext ext,
+			     const char *key_sent, size_t key_len, struct mx_key_ext ext,
 			     const char *value, size_t value_len)
 {
 	char safe[MX_LOG_SAFE_MAX];
@@ -343,7 +343,7 @@ static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct
 				conn_reply(c, "TEMP out of memory", NULL, 0);
 				return;
 			}
-			olen = mapd_keys_propagate(value, value_len, key_sent + ext.off, ext.len, out, cap);
+			olen = mx_keys_propagate(value, value_len, key_sent + ext.off, ext.len, out, cap);
 			if (olen >= 0)
 				conn_reply(c, "OK ", out, (size_t)olen);
 			else
@@ -366,7 +366,7 @@ static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct
 static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
 			      const char *key, const char *key_sent, size_t key_len,
 			      enum mx_result r, const char *value, size_t value_len,
-			      struct mapd_ext ext, const char *reason)
+			      struct mx_key_ext ext, const char *reason)
 {
 	char safe[MX_LOG_SAFE_MAX], why[MAPD_REASON_MAX];
 
@@ -426,7 +426,7 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	enum mx_result r;
 	const char *value;
 	size_t value_len;
-	struct mapd_ext ext;
+	struct mx_key_ext ext;
 	struct mapd_job *job;
 
 	if (mapd_cache_get(s->cache, map, req->key, req->key_len, &r, &value, &value_len, &ext)) {

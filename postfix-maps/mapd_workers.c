@@ -13,13 +13,19 @@
 #include "mapd_workers.h"
 #include "mx_daemon.h"
 #include "mx_log.h"
+#include "mx_srs_db.h"
 
-/* A database pool shared by the jobs that run against it. */
+/* A database pool shared by the jobs that run against it, with the SRS
+ * context whose store of long senders uses it. */
 struct pool_ref {
 	struct mx_db_pool *pool;
 	unsigned users;
 	char delimiter[32];
 	size_t max_reply;
+	struct mx_srs *srs;
+	struct mx_srs_store store;
+	char srs_domain[MX_DOMAIN_MAX + 1];
+	struct mapd_domains *domains;
 };
 
 struct mapd_workers {
@@ -34,25 +40,42 @@ struct mapd_workers {
 	pthread_t *threads;
 };
 
-static struct pool_ref *ref_new(struct mx_db_pool *pool, const char *delimiter, size_t max_reply)
+static struct pool_ref *ref_new(struct mx_db_pool *pool, struct mapd_workers_srs *srs,
+			       const char *delimiter, size_t max_reply)
 {
 	struct pool_ref *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->pool = pool;
+	if (srs != NULL && srs->srs != NULL) {
+		if ((r->domains = mapd_domains_new(srs->domains_ttl)) == NULL) {
+			free(r);
+			return NULL;
+		}
+		r->srs = srs->srs;
+		mx_srs_db_store_init(&r->store, pool);
+		mx_srs_set_store(r->srs, &r->store);
+		(void)snprintf(r->srs_domain, sizeof(r->srs_domain), "%s", srs->domain);
+	}
 	(void)snprintf(r->delimiter, sizeof(r->delimiter), "%s", delimiter);
 	r->max_reply = max_reply;
 	return r;
 }
 
+static void ref_free(struct pool_ref *r)
+{
+	mx_srs_destroy(&r->srs);
+	mapd_domains_free(r->domains);
+	mx_db_pool_free(r->pool);
+	free(r);
+}
+
 /* Called with the lock held. */
 static void ref_release(struct mapd_workers *w, struct pool_ref *r)
 {
-	if (--r->users == 0 && r != w->current) {
-		mx_db_pool_free(r->pool);
-		free(r);
-	}
+	if (--r->users == 0 && r != w->current)
+		ref_free(r);
 }
 
 static void *worker_main(void *arg)
@@ -83,6 +106,9 @@ static void *worker_main(void *arg)
 		ctx.db = ref->pool;
 		ctx.delimiter = ref->delimiter;
 		ctx.max_reply = ref->max_reply;
+		ctx.srs = ref->srs;
+		ctx.srs_domain = ref->srs_domain;
+		ctx.domains = ref->domains;
 		job->map->lookup(job->map, &ctx, job->key, job->key_len, &job->answer);
 
 		pthread_mutex_lock(&w->lock);
@@ -96,13 +122,14 @@ static void *worker_main(void *arg)
 }
 
 struct mapd_workers *mapd_workers_start(unsigned n, struct mx_db_pool *pool,
+					struct mapd_workers_srs *srs,
 					const char *delimiter, size_t max_reply,
 					struct mx_err *err)
 {
 	struct mapd_workers *w = calloc(1, sizeof(*w));
 
 	if (w == NULL || (w->threads = calloc(n, sizeof(*w->threads))) == NULL ||
-	    (w->current = ref_new(pool, delimiter, max_reply)) == NULL) {
+	    (w->current = ref_new(pool, srs, delimiter, max_reply)) == NULL) {
 		if (w != NULL)
 			free(w->threads);
 		free(w);
@@ -126,7 +153,8 @@ struct mapd_workers *mapd_workers_start(unsigned n, struct mx_db_pool *pool,
 		if (e != 0) {
 			mx_err_set(err, "pthread_create: %s", strerror(e));
 			mx_daemon_signals_block(false);
-			w->current->pool = NULL;  /* the caller still owns it on failure */
+			w->current->pool = NULL;  /* the caller still owns them on failure */
+			w->current->srs = NULL;
 			mapd_workers_stop(w);
 			return NULL;
 		}
@@ -175,22 +203,23 @@ struct mapd_job *mapd_workers_done(struct mapd_workers *w)
 }
 
 void mapd_workers_reconfigure(struct mapd_workers *w, struct mx_db_pool *pool,
+			      struct mapd_workers_srs *srs,
 			      const char *delimiter, size_t max_reply)
 {
-	struct pool_ref *r = ref_new(pool, delimiter, max_reply), *old;
+	struct pool_ref *r = ref_new(pool, srs, delimiter, max_reply), *old;
 
 	if (r == NULL) {
 		mx_log_err("out of memory: keeping the old database settings");
 		mx_db_pool_free(pool);
+		if (srs != NULL)
+			mx_srs_destroy(&srs->srs);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
 	old = w->current;
 	w->current = r;
-	if (old->users == 0) {
-		mx_db_pool_free(old->pool);
-		free(old);
-	}
+	if (old->users == 0)
+		ref_free(old);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -216,9 +245,7 @@ void mapd_workers_stop(struct mapd_workers *w)
 		free(j->answer.value);
 		free(j);
 	}
-	if (w->current->pool != NULL)
-		mx_db_pool_free(w->current->pool);
-	free(w->current);
+	ref_free(w->current);
 	(void)close(w->efd);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->work);

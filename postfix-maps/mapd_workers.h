@@ -18,16 +18,26 @@ struct mapd_job {
 	struct mapd_job *next;
 	void *owner;                 /* the loop's connection */
 	const struct mapd_map *map;
-	char key[MAPD_KEY_MAX + 1];       /* lowercased */
-	char key_sent[MAPD_KEY_MAX + 1];  /* as sent */
+	char key[MX_KEY_MAX + 1];       /* lowercased */
+	char key_sent[MX_KEY_MAX + 1];  /* as sent */
 	size_t key_len;
 	struct mapd_answer answer;   /* filled by the worker */
 };
 
 struct mapd_workers;
 
-/* Start n threads using pool (the workers own it from now on). */
+/* The SRS context of the srs_* maps (srs NULL: none), handed to the
+ * workers with the pool: its store of long senders uses that pool. */
+struct mapd_workers_srs {
+	struct mx_srs *srs;
+	const char *domain;
+	unsigned domains_ttl;   /* lifetime of the snapshot of our domains */
+};
+
+/* Start n threads using pool and srs->srs (the workers own both from
+ * now on; on failure the caller still does). srs may be NULL. */
 struct mapd_workers *mapd_workers_start(unsigned n, struct mx_db_pool *pool,
+					struct mapd_workers_srs *srs,
 					const char *delimiter, size_t max_reply,
 					struct mx_err *err);
 /* The fd that becomes readable when jobs are done. */
@@ -36,8 +46,10 @@ int mapd_workers_fd(const struct mapd_workers *w);
 void mapd_workers_submit(struct mapd_workers *w, struct mapd_job *job);
 /* Take the list of finished jobs (linked by next), draining the fd. */
 struct mapd_job *mapd_workers_done(struct mapd_workers *w);
-/* Use a new pool, delimiter and reply limit for jobs taken from now on. */
+/* Use a new pool, SRS context, delimiter and reply limit for jobs taken
+ * from now on (the workers own pool and srs->srs, also on failure). */
 void mapd_workers_reconfigure(struct mapd_workers *w, struct mx_db_pool *pool,
+			      struct mapd_workers_srs *srs,
 			      const char *delimiter, size_t max_reply);
 /* Drop queued jobs, wait for running ones, free every job still held
  * (including finished ones not yet taken) and the pool. */

@@ -107,3 +107,47 @@ CREATE TABLE IF NOT EXISTS auth_failures (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO schema_version (version, description) VALUES (3, 'auth: app passwords, lockout, userdb fields');
+
+-- Spam-training events (migration 0004): one row per message moved into
+-- or out of Junk, its state and the backend's answer. See
+-- migrations/0004-training.sql and dovecot-plugins/training/.
+CREATE TABLE IF NOT EXISTS training_events (
+	id             BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	username       VARCHAR(320) NOT NULL,
+	message_key    CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	message_id     VARCHAR(998) NOT NULL DEFAULT '',
+	class          ENUM('spam', 'ham') NOT NULL,
+	source_mailbox VARCHAR(255) NOT NULL DEFAULT '',
+	dest_mailbox   VARCHAR(255) NOT NULL,
+	created_at     DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+	updated_at     DATETIME(3) NOT NULL DEFAULT UTC_TIMESTAMP(3),
+	state          ENUM('pending', 'done', 'skipped', 'failed') NOT NULL DEFAULT 'pending',
+	attempts       INT UNSIGNED NOT NULL DEFAULT 0,
+	result         VARCHAR(512) NOT NULL DEFAULT '',
+	message_size   BIGINT UNSIGNED NOT NULL DEFAULT 0,
+	message        MEDIUMBLOB NULL,
+	KEY training_events_state (state, id),
+	KEY training_events_message (username, message_key, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT IGNORE INTO schema_version (version, description) VALUES (4, 'training_events: spam-training events');
+
+-- DKIM signing keys (migration 0005): rows with active = 1 sign; exactly one
+-- of key_path and key_pem. See migrations/0005-dkim-keys.sql and mxkit-dkim-keygen(8).
+CREATE TABLE IF NOT EXISTS dkim_keys (
+	id            INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	domain        VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	selector      VARCHAR(63) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	algorithm     ENUM('rsa-sha256', 'ed25519-sha256') NOT NULL,
+	key_path      VARCHAR(1024) NULL,
+	key_pem       TEXT CHARACTER SET ascii COLLATE ascii_bin NULL,
+	active        TINYINT(1) NOT NULL DEFAULT 0,
+	created_at    DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	activated_at  DATETIME NULL,
+	retired_at    DATETIME NULL,
+	UNIQUE KEY dkim_keys_domain_selector (domain, selector),
+	KEY dkim_keys_active (active, domain),
+	CONSTRAINT dkim_keys_one_source CHECK ((key_path IS NULL) <> (key_pem IS NULL))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT IGNORE INTO schema_version (version, description) VALUES (5, 'dkim_keys: DKIM signing keys');

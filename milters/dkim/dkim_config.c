@@ -11,11 +11,14 @@
 #include "dkim_config.h"
 #include "mx_config.h"
 #include "mx_daemon.h"
+#include "mx_db.h"
 #include "mx_log.h"
 
 static const char *const section_keys[] = {
 	"socket", "canonicalization", "internal_networks", "sign_subdomains", "expire",
-	"on_error", "timeout", "keys", MX_DAEMON_CONFIG_KEYS, NULL,
+	"on_error", "timeout", "keys", "database_keys", "refresh_interval",
+	"key_dir", "resolver",
+	MX_DAEMON_CONFIG_KEYS, NULL,
 };
 static const char *const key_keys[] = { "domain", "selector", "key", "key_pem", NULL };
 
@@ -77,8 +80,34 @@ static int load_nets(const config_setting_t *sec, struct dkim_config *cfg, struc
 	return 0;
 }
 
-static int load_key(const config_setting_t *k, bool check_perms, uid_t user,
-		    struct dkim_key *key, struct mx_err *err)
+int dkim_config_add_key(struct dkim_config *cfg, const char *where, const char *domain,
+			const char *selector, const char *path, const char *pem,
+			bool check_perms, struct mx_err *err)
+{
+	struct dkim_key *key;
+	uid_t user = cfg->daemon.has_user ? cfg->daemon.uid : geteuid();
+
+	if (cfg->nkeys >= DKIM_KEYS_MAX)
+		return mx_err_set(err, "%s: more than %d keys", where, DKIM_KEYS_MAX);
+	key = &cfg->keys[cfg->nkeys];
+	if ((path == NULL) == (pem == NULL))
+		return mx_err_set(err, "%s: a key needs exactly one of a key file and a PEM key", where);
+	if (path != NULL ? dkim_key_load_file(key, domain, selector, path, check_perms, user, err) < 0
+			 : dkim_key_from_pem(key, domain, selector, pem, strlen(pem), err) < 0)
+		return mx_err_prefix(err, "%s: ", where);
+	/* Domains are compared lowercase. */
+	for (char *p = key->domain; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + ('a' - 'A'));
+	if (key->weak)
+		mx_log_warn("%s: %s._domainkey.%s: RSA key of %d bits; use %d bits or more",
+			    where, key->selector, key->domain, key->bits, DKIM_RSA_WARN_BITS);
+	cfg->nkeys++;
+	return 0;
+}
+
+static int load_key(const config_setting_t *k, bool check_perms, struct dkim_config *cfg,
+		    struct mx_err *err)
 {
 	const char *domain, *selector, *path, *pem;
 	char where[128];
@@ -96,17 +125,7 @@ static int load_key(const config_setting_t *k, bool check_perms, uid_t user,
 		return mx_err_set(err, "%s: a key needs domain and selector", where);
 	if ((path == NULL) == (pem == NULL))
 		return mx_err_set(err, "%s: a key needs exactly one of key (a file) and key_pem", where);
-	if (path != NULL ? dkim_key_load_file(key, domain, selector, path, check_perms, user, err) < 0
-			 : dkim_key_from_pem(key, domain, selector, pem, strlen(pem), err) < 0)
-		return mx_err_prefix(err, "%s: ", where);
-	/* Domains are compared lowercase. */
-	for (char *p = key->domain; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + ('a' - 'A'));
-	if (key->weak)
-		mx_log_warn("%s: %s._domainkey.%s: RSA key of %d bits; use %d bits or more",
-			    where, key->selector, key->domain, key->bits, DKIM_RSA_WARN_BITS);
-	return 0;
+	return dkim_config_add_key(cfg, where, domain, selector, path, pem, check_perms, err);
 }
 
 static int load_keys(const config_setting_t *sec, bool check_perms, struct dkim_config *cfg,
@@ -125,11 +144,8 @@ static int load_keys(const config_setting_t *sec, bool check_perms, struct dkim_
 	if (n > DKIM_KEYS_MAX)
 		return mx_err_set(err, "%s: more than %d keys", where, DKIM_KEYS_MAX);
 	for (i = 0; i < n; i++) {
-		if (load_key(config_setting_get_elem(list, (unsigned)i), check_perms,
-			     cfg->daemon.has_user ? cfg->daemon.uid : geteuid(),
-			     &cfg->keys[cfg->nkeys], err) < 0)
+		if (load_key(config_setting_get_elem(list, (unsigned)i), check_perms, cfg, err) < 0)
 			return -1;
-		cfg->nkeys++;
 	}
 	return 0;
 }
@@ -160,6 +176,13 @@ int dkim_config_load(const char *path, bool check_perms, struct dkim_config *cfg
 	    mx_config_bool(sec, "sign_subdomains", false, &cfg->sign_subdomains, err) < 0 ||
 	    mx_config_seconds(sec, "expire", 0, 0, 366u * 86400u, &cfg->expire, err) < 0 ||
 	    mx_config_uint(sec, "timeout", 30, 1, 3600, &cfg->timeout, err) < 0 ||
+	    mx_config_bool(sec, "database_keys", false, &cfg->db_keys, err) < 0 ||
+	    mx_config_string(sec, "key_dir", "/etc/mxkit/dkim", &s, err) < 0 ||
+	    copy_str(cfg->key_dir, sizeof(cfg->key_dir), s, "key_dir", err) < 0 ||
+	    mx_config_string(sec, "resolver", "", &s, err) < 0 ||
+	    copy_str(cfg->resolver, sizeof(cfg->resolver), s, "resolver", err) < 0 ||
+	    mx_config_seconds(sec, "refresh_interval", 300, 0, 86400, &cfg->refresh_interval, err) < 0 ||
+	    (cfg->db_keys && mx_db_config_parse(&lc, &cfg->db, err) < 0) ||
 	    mx_config_string(sec, "on_error", "tempfail", &s, err) < 0)
 		goto out;
 	if (strcmp(s, "tempfail") == 0) {

@@ -10,6 +10,10 @@
  *     timeout = 30;                           # MTA connection timeout, seconds
  *     user = "mxkit"; group = "postfix";      # mx_daemon settings: privileges
  *     pid_file = ""; log_file = ""; log_level = "info";
+ *     database_keys = false;                  # also the active keys of table dkim_keys
+ *     refresh_interval = "300";               # re-read config and table every N s; 0: never
+ *     key_dir = "/etc/mxkit/dkim";            # mxkit-dkim-keygen: where new keys go
+ *     resolver = "";                          # mxkit-dkim-keygen: HOST[:PORT]; "": resolv.conf
  *     keys = ( { domain = "example.org"; selector = "2026r";
  *                key = "/etc/mxkit/dkim/example.org.2026r.pem"; } );  # or key_pem = "..."
  *   };
@@ -26,6 +30,7 @@
 #include "dkim_key.h"
 #include "dkim_nets.h"
 #include "mx_daemon.h"
+#include "mx_db.h"
 #include "mx_error.h"
 
 #define DKIM_KEYS_MAX 256
@@ -46,6 +51,12 @@ struct dkim_config {
 	unsigned timeout;
 	enum dkim_on_error on_error;
 	struct dkim_nets nets;
+	bool db_keys;               /* database_keys: also sign with table dkim_keys */
+	unsigned refresh_interval;  /* seconds; 0: only at start and on SIGUSR1 */
+	struct mx_db_config db;     /* the database section, when db_keys */
+	bool db_stale;              /* db_keys, but the table could not be read yet */
+	char key_dir[DKIM_PATH_MAX];   /* mxkit-dkim-keygen only */
+	char resolver[256];            /* likewise */
 	size_t nkeys;
 	struct dkim_key keys[DKIM_KEYS_MAX];
 };
@@ -55,6 +66,12 @@ struct dkim_config {
 int dkim_config_load(const char *path, bool check_perms, struct dkim_config *cfg,
 		     struct mx_err *err);
 void dkim_config_free(struct dkim_config *cfg);
+
+/* Load one key (a file at path, or PEM text: exactly one) into the next
+ * slot of cfg; where names its origin in messages. */
+int dkim_config_add_key(struct dkim_config *cfg, const char *where, const char *domain,
+			const char *selector, const char *path, const char *pem,
+			bool check_perms, struct mx_err *err);
 
 /* Keys for the author domain: its own, or (sign_subdomains) those of the
  * closest parent that has any. Returns how many were put in out. */

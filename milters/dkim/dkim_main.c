@@ -8,97 +8,29 @@
  * milter socket while still root, drop privileges, then serve. SIGTERM
  * and SIGINT stop it (libmilter's own signal thread handles them).
  *
- * SIGUSR1 reloads the configuration and keys: new connections use the new
- * keys, connections in progress finish with the old ones, and a
+ * SIGUSR1, and every dkim.refresh_interval seconds, reload the configuration
+ * and keys, those of table dkim_keys included (dkim_reload.c): new
+ * connections use the new keys, connections in progress finish with the old ones, and a
  * configuration that fails to load is logged and leaves the old one in
  * use. (SIGHUP cannot be used: libmilter's signal thread takes SIGHUP as
  * "stop".) Key files are read again as the daemon's user, so for reloads
  * they must be owned by that user. */
 #include "mxkit-config.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dkim_config.h"
 #include "dkim_milter.h"
+#include "dkim_reload.h"
 #include "mx_daemon.h"
 #include "mx_log.h"
 #include "mx_milter.h"
 
 #define PROGRAM "mxkit-dkim"
 
-static const char *reload_path;  /* set before the reload thread starts, then read-only */
-static char reload_socket[DKIM_PATH_MAX];  /* the socket in use, likewise */
-
-static void reload(void)
-{
-	struct dkim_config *cfg = malloc(sizeof(*cfg));
-	struct mx_err err;
-	size_t nkeys;
-
-	if (cfg == NULL) {
-		mx_log_err("reload: out of memory; keeping the old configuration");
-		return;
-	}
-	if (dkim_config_load(reload_path, true, cfg, &err) < 0) {
-		mx_log_err("reload failed, keeping the old configuration: %s", err.text);
-		free(cfg);
-		return;
-	}
-	if (strcmp(cfg->socket, reload_socket) != 0)
-		mx_log_warn("reload: 'socket' changed; restart " PROGRAM " to apply it");
-	nkeys = cfg->nkeys;
-	if (dkim_milter_set_config(cfg, &err) < 0) {
-		mx_log_err("reload failed, keeping the old configuration: %s", err.text);
-		dkim_config_free(cfg);
-		free(cfg);
-		return;
-	}
-	mx_log_info("configuration reloaded from %s: %zu key(s)", reload_path, nkeys);
-}
-
-/* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
-static void *reload_thread(void *arg)
-{
-	sigset_t set;
-	int sig;
-
-	(void)arg;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	for (;;) {
-		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
-			reload();
-	}
-	return NULL;
-}
-
-static int reload_start(struct mx_err *err)
-{
-	sigset_t set;
-	pthread_t t;
-	int e;
-
-	/* Blocked before any thread exists, so every thread inherits it:
-	 * SIGUSR1 goes to the reload thread's sigwait, the others to
-	 * libmilter's signal thread (which blocks them too, later). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
-		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
-	if ((e = pthread_create(&t, NULL, reload_thread, NULL)) != 0)
-		return mx_err_set(err, "cannot start the reload thread: %s", strerror(e));
-	(void)pthread_detach(t);
-	return 0;
-}
-
-static int start(const struct mx_daemon_args *args, const struct dkim_config *cfg,
+static int start(const struct mx_daemon_args *args, struct dkim_config *cfg,
 		 struct mx_err *err)
 {
 	const struct mx_daemon_config *d = &cfg->daemon;
@@ -112,7 +44,12 @@ static int start(const struct mx_daemon_args *args, const struct dkim_config *cf
 		return -1;
 	if (mx_daemon_drop_privileges(d, err) < 0)
 		return -1;
-	return reload_start(err);
+	if (mx_milter_reload_start(dkim_reload_now, err) < 0)
+		return -1;
+	/* The table's keys are read as the daemon's user, after the fork. */
+	if (dkim_reload_db_keys(cfg, true, err) < 0)
+		return -1;
+	return dkim_reload_refresh_start(err);
 }
 
 int main(int argc, char **argv)
@@ -143,7 +80,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (args.check_only) {
+		if (dkim_reload_db_keys(cfg, true, &err) < 0) {
+			fprintf(stderr, PROGRAM ": %s\n", err.text);
+			goto out;
+		}
+		if (cfg->db_stale)
+			fprintf(stderr, PROGRAM ": warning: database unreachable, table dkim_keys not checked\n");
 		printf("%s: configuration OK, %zu key(s)\n", args.config_path, cfg->nkeys);
+		dkim_reload_shutdown();
 		rc = 0;
 		goto out;
 	}
@@ -151,8 +95,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROGRAM ": %s\n", err.text);
 		goto out;
 	}
-	reload_path = args.config_path;
-	memcpy(reload_socket, cfg->socket, sizeof(reload_socket));
+	dkim_reload_init(args.config_path, cfg->socket);
 	if (start(&args, cfg, &err) < 0) {
 		mx_log_err("cannot start: %s", err.text);
 		if (!args.foreground)
@@ -176,6 +119,7 @@ int main(int argc, char **argv)
 	else
 		rc = 0;
 	dkim_milter_clear_config();
+	dkim_reload_shutdown();
 	mx_log_info("stopped");
 	mx_daemon_pidfile_remove(pid_file);
 	mx_log_close();

@@ -14,7 +14,6 @@
  * SMFIP_NR_BODY), which saves a round trip per chunk. */
 #include "mxkit-config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,72 +23,26 @@
 #include "dkim_milter.h"
 #include "dkim_sign.h"
 #include "mx_log.h"
+#include "mx_milter.h"
 
-/* The configuration in use. A connection holds a reference for its whole
- * life, so a reload (dkim_milter_set_config) applies to new connections
- * and the old configuration, keys included, is freed when the last
- * connection using it closes. */
-struct cfg_ref {
-	struct dkim_config *cfg;
-	unsigned refs;  /* connections using it, +1 while it is the current one */
-};
-
-static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfg_ref *cfg_current;  /* under cfg_lock */
-
-static struct cfg_ref *cfg_acquire(void)
+/* The configuration in use is held by mx_milter_shared: a connection
+ * holds a reference for its whole life, so a reload applies to new
+ * connections and the old configuration, keys included, is freed when the
+ * last connection using it closes. */
+static void cfg_free(void *p)
 {
-	struct cfg_ref *r;
-
-	pthread_mutex_lock(&cfg_lock);
-	r = cfg_current;
-	if (r != NULL)
-		r->refs++;
-	pthread_mutex_unlock(&cfg_lock);
-	return r;
-}
-
-static void cfg_release(struct cfg_ref *r)
-{
-	bool last;
-
-	if (r == NULL)
-		return;
-	pthread_mutex_lock(&cfg_lock);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&cfg_lock);
-	if (last) {
-		dkim_config_free(r->cfg);
-		free(r->cfg);
-		free(r);
-	}
+	dkim_config_free(p);
+	free(p);
 }
 
 int dkim_milter_set_config(struct dkim_config *cfg, struct mx_err *err)
 {
-	struct cfg_ref *r = malloc(sizeof(*r)), *old;
-
-	if (r == NULL)
-		return mx_err_set(err, "out of memory");
-	r->cfg = cfg;
-	r->refs = 1;
-	pthread_mutex_lock(&cfg_lock);
-	old = cfg_current;
-	cfg_current = r;
-	pthread_mutex_unlock(&cfg_lock);
-	cfg_release(old);
-	return 0;
+	return mx_milter_shared_set(cfg, cfg_free, err);
 }
 
 void dkim_milter_clear_config(void)
 {
-	struct cfg_ref *old;
-
-	pthread_mutex_lock(&cfg_lock);
-	old = cfg_current;
-	cfg_current = NULL;
-	pthread_mutex_unlock(&cfg_lock);
-	cfg_release(old);
+	(void)mx_milter_shared_set(NULL, NULL, NULL);
 }
 
 struct conn {
@@ -98,7 +51,7 @@ struct conn {
 	bool nr_hdr, nr_body;     /* MTA expects no reply to header / body */
 	bool msg_on;              /* signing this message */
 	bool msg_started;
-	struct cfg_ref *ref;      /* the configuration of this connection */
+	struct mx_milter_shared *ref;  /* holds cfg for this connection */
 	const struct dkim_config *cfg;
 	char error[MX_ERR_MAX];   /* failure seen where no reply may be sent */
 	char client[64];
@@ -154,6 +107,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY;
 	struct conn *c = calloc(1, sizeof(*c));
 	struct mx_err err;
+	void *cfgp;
 
 	(void)f2;
 	(void)f3;
@@ -165,16 +119,16 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	dkim_buf_init(&c->sig, 65536);
-	c->ref = cfg_acquire();
+	c->ref = mx_milter_shared_acquire(&cfgp);
 	if (c->ref == NULL || (f0 & SMFIF_ADDHDRS) == 0) {
 		if (c->ref != NULL)
 			mx_log_err("the MTA does not allow adding header fields: cannot sign");
-		cfg_release(c->ref);
+		mx_milter_shared_release(c->ref);
 		dkim_msg_free(&c->msg);
 		free(c);
 		return SMFIS_REJECT;
 	}
-	c->cfg = c->ref->cfg;
+	c->cfg = cfgp;
 	*pf0 = SMFIF_ADDHDRS;
 	*pf1 = f1 & want;
 	*pf2 = 0;
@@ -193,7 +147,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	mx_log_safe(c->client, sizeof(c->client), host ? host : "local", host ? strlen(host) : 5);
-	/* No address: mail submitted on this host (sendmail(1), pickup). */
+	/* No address: a local submission from an MTA that says so. Postfix
+	 * presents its non_smtpd_milters mail (sendmail(1), pickup) as
+	 * "localhost [127.0.0.1]": loopback in internal_networks covers it. */
 	c->trusted_client = sa == NULL || dkim_nets_match(&c->cfg->nets, sa);
 	return SMFIS_CONTINUE;
 }
@@ -276,6 +232,11 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 		return SMFIS_ACCEPT;
 	}
 	c->nkeys = dkim_config_find_keys(c->cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
+	for (n = 0; n < c->nkeys; n++)
+		if (c->keys[n]->pkey == NULL)
+			return fail_policy(ctx, "its key in table dkim_keys could not be loaded");
+	if (c->nkeys == 0 && c->cfg->db_stale)
+		return fail_policy(ctx, "the keys of table dkim_keys are not loaded (database unreachable)");
 	if (c->nkeys == 0) {
 		char safe[MX_LOG_SAFE_MAX];
 		mx_log_info("%s: not signed: no key for From: domain %s", c->client,
@@ -348,7 +309,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	if (c != NULL) {
 		dkim_msg_free(&c->msg);
 		dkim_buf_free(&c->sig);
-		cfg_release(c->ref);
+		mx_milter_shared_release(c->ref);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

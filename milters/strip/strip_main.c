@@ -124,15 +124,10 @@ int main(int argc, char **argv)
 		goto out_pid;
 	}
 	/* Only now: a reload must not be overwritten by the first set. */
-	if (mx_milter_reload_start(reload, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-	} else {
-		mx_daemon_ready();
-		if (mx_milter_main(&err) < 0)
-			mx_log_err("%s", err.text);
-		else
-			rc = 0;
-	}
+	if (mx_milter_serve(reload, &err) < 0)
+		mx_log_err("%s", err.text);
+	else
+		rc = 0;
 	(void)strip_milter_set_config(NULL, &err);
 	mx_log_info("stopped");
 	mx_daemon_pidfile_remove(pid_file);

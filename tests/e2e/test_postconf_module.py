@@ -76,3 +76,21 @@ def test_bad_master_key_is_refused(confdir):
     result = json.loads(done.stdout)
     assert result["failed"]
     assert "not service/type" in result["msg"]
+
+
+def test_absent_removes_only_what_is_there(confdir):
+    relay = {"mxkit-relay/unix": "mxkit-relay unix - - y - - smtp"}
+    run_module(confdir, {"config_dir": confdir, "main": {"relayhost": "[127.0.0.1]:587"}, "master": relay})
+    assert postconf(confdir, "-n", "relayhost") == "relayhost = [127.0.0.1]:587"
+    # a wanted name is never removed, even when also listed as absent
+    kept = run_module(confdir, {"config_dir": confdir, "master": relay,
+                                "absent_master": ["mxkit-relay/unix"]})
+    assert not kept["changed"], kept["changes"]
+    gone = run_module(confdir, {"config_dir": confdir, "absent_main": ["relayhost", "default_transport"],
+                                "absent_master": ["mxkit-relay/unix"]})
+    assert sorted(gone["changes"]) == ["-MX mxkit-relay/unix", "-X relayhost"], gone["changes"]
+    assert postconf(confdir, "-n", "relayhost") == ""
+    assert postconf(confdir, "-M", "mxkit-relay/unix") == ""
+    again = run_module(confdir, {"config_dir": confdir, "absent_main": ["relayhost"],
+                                 "absent_master": ["mxkit-relay/unix"]})
+    assert not again["changed"], again["changes"]

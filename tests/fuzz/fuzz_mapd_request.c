@@ -18,19 +18,19 @@
 static void check_keys(const struct mapd_request *req)
 {
 	static const char *const delims[] = { "+", "+-", "" };
-	static char out[2 * MAPD_KEY_MAX + 2];
-	struct mapd_key_plan plan;
+	static char out[2 * MX_KEY_MAX + 2];
+	struct mx_key_plan plan;
 
 	for (size_t d = 0; d < sizeof(delims) / sizeof(delims[0]); d++) {
-		mapd_keys_plan(req->map->keys, req->key, req->key_len, delims[d], &plan);
-		if (plan.n > MAPD_CANDIDATES_MAX)
+		mx_keys_plan(req->map->keys, req->key, req->key_len, delims[d], &plan);
+		if (plan.n > MX_KEY_CANDIDATES_MAX)
 			abort();
 		for (unsigned i = 0; i < plan.n; i++)
 			if (plan.cand[i].len > req->key_len || plan.cand[i].key[plan.cand[i].len] != '\0' ||
 			    (i > 0 && plan.cand[i].len >= plan.cand[i - 1].len))
 				abort();
 		if (plan.ext != NULL) {
-			long n = mapd_keys_propagate(req->key, req->key_len, plan.ext, plan.ext_len,
+			long n = mx_keys_propagate(req->key, req->key_len, plan.ext, plan.ext_len,
 						     out, sizeof(out));
 			if (n >= 0 && ((size_t)n >= sizeof(out) || out[n] != '\0'))
 				abort();
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (consumed == 0 || consumed > len)
 				abort();
 			if (s == MAPD_REQ_OK) {
-				if (req.key_len == 0 || req.key_len > MAPD_KEY_MAX ||
+				if (req.key_len == 0 || req.key_len > MX_KEY_MAX ||
 				    req.key[req.key_len] != '\0' || req.map == NULL)
 					abort();
 				for (size_t i = 0; i < req.key_len; i++)

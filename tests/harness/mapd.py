@@ -130,7 +130,9 @@ class Client:
 class Mapd:
     """A private mxkit-mapd on a unix socket and a loopback TCP port."""
 
-    def __init__(self, basedir, db, tcp_db=False, binary=None, **settings):
+    def __init__(self, basedir, db, tcp_db=False, binary=None, extra_config="", **settings):
+        """settings go to the `mapd` section; extra_config (text) is appended
+        to the file (e.g. an `srs` section for the srs_* maps)."""
         self.binary = binary or mapd_binary()
         self.dir = os.path.join(basedir, "mapd")
         os.makedirs(self.dir, exist_ok=True)
@@ -142,6 +144,7 @@ class Mapd:
         self.log = os.path.join(self.dir, "mapd.log")
         self.pid_file = os.path.join(self.dir, "mapd.pid")
         self.tcp_db = tcp_db
+        self.extra_config = extra_config
         self.settings = {"request_timeout": 10, **settings}
         self.proc = None
         self.write_config()
@@ -174,6 +177,7 @@ class Mapd:
         with open(self.config, "w") as f:
             f.write(self.database_section())
             f.write("mapd = {\n" + body + "};\n")
+            f.write(self.extra_config)
         os.chmod(self.config, 0o644)
 
     def command(self, *args):

@@ -194,7 +194,8 @@ class MilterClient:
         return None
 
     def eom(self):
-        """End of message: (final code, [(action, fields...)])."""
+        """End of message: (final code, [(action, fields...)]); envelope
+        changes are ('+' addrcpt | '-' delrcpt | 'e' chgfrom, 0, address, b"")."""
         self._send(b"E")
         mods = []
         while True:
@@ -209,6 +210,9 @@ class MilterClient:
                     rest = data[4:]
                 name, value = rest.split(b"\0")[:2]
                 mods.append((code, idx, name.decode(), value))
+                continue
+            if code in ("+", "-", "e"):  # addrcpt, delrcpt, chgfrom: the address
+                mods.append((code, 0, data.split(b"\0")[0].decode(), b""))
                 continue
             if code == "y":  # a final answer with its own SMTP reply text
                 mods.append((code, 0, "", data.rstrip(b"\0")))

@@ -139,3 +139,22 @@ def test_small_rsa_key_refused(tmp_path):
     proc = subprocess.run([SIGN, "-k", f"{DOMAIN}:s:{key}", "-r"], capture_output=True)
     assert proc.returncode == 1
     assert b"768 bits refused" in proc.stderr
+
+
+def test_timestamp_and_expiry(keys, tmp_path):
+    """t= is always there, x= only when asked for; dkimpy checks both."""
+    specs, dns = keys
+    path = str(tmp_path / "m.eml")
+    with open(path, "wb") as f:
+        f.write(MESSAGES["plain"])
+    for extra, want_x in (([], False), (["-x", "3600"], True)):
+        out = subprocess.run([SIGN, "-k", specs["ed"], *extra, path], capture_output=True, check=True).stdout
+        head = out.split(b"From:")[0]
+        assert b" t=" in head and (b" x=" in head) == want_x
+        assert verify(out, dns, 1) == [True]
+    # Expired two days ago (dkimpy allows 10 hours of clock skew): refused.
+    import time
+    old = str(int(time.time()) - 3 * 86400)
+    out = subprocess.run([SIGN, "-k", specs["ed"], "-t", old, "-x", "3600", path],
+                         capture_output=True, check=True).stdout
+    assert verify(out, dns, 1) != [True]

@@ -8,7 +8,7 @@
 
 #include "mapd_cache.h"
 
-static const struct mapd_ext NO_EXT = { 0, 0 };
+static const struct mx_key_ext NO_EXT = { 0, 0 };
 #include "unit_run.h"
 
 static time_t fake_now;

@@ -6,68 +6,68 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mapd_keys.h"
+#include "mx_keys.h"
 #include "unit_run.h"
 
 struct plan_case {
-	enum mapd_key_kind kind;
+	enum mx_key_kind kind;
 	const char *key;
 	const char *delims;
-	const char *want[MAPD_CANDIDATES_MAX];  /* NULL-terminated when fewer */
+	const char *want[MX_KEY_CANDIDATES_MAX];  /* NULL-terminated when fewer */
 	int stripped_at;                        /* index of the stripped key, or -1 */
 	const char *ext;                        /* NULL: none */
 };
 
 static const struct plan_case plan_cases[] = {
-	{ MAPD_KEY_EXACT, "example.org", "+", { "example.org" }, -1, NULL },
-	{ MAPD_KEY_EXACT, "a+b@example.org", "+", { "a+b@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "a@example.org", "+", { "a@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "a+b@example.org", "+",
+	{ MX_KEY_EXACT, "example.org", "+", { "example.org" }, -1, NULL },
+	{ MX_KEY_EXACT, "a+b@example.org", "+", { "a+b@example.org" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "a@example.org", "+", { "a@example.org", "@example.org" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "a+b@example.org", "+",
 	  { "a+b@example.org", "a@example.org", "@example.org" }, 1, "+b" },
-	{ MAPD_KEY_ADDRESS, "a+b+c@example.org", "+",
+	{ MX_KEY_ADDRESS, "a+b+c@example.org", "+",
 	  { "a+b+c@example.org", "a@example.org", "@example.org" }, 1, "+b+c" },
-	{ MAPD_KEY_ADDRESS, "a-b@example.org", "+-",
+	{ MX_KEY_ADDRESS, "a-b@example.org", "+-",
 	  { "a-b@example.org", "a@example.org", "@example.org" }, 1, "-b" },
-	{ MAPD_KEY_ADDRESS, "a-b+c@example.org", "+-",
+	{ MX_KEY_ADDRESS, "a-b+c@example.org", "+-",
 	  { "a-b+c@example.org", "a@example.org", "@example.org" }, 1, "-b+c" },
 	/* Postfix splits off an empty extension too ("a+" -> "a"). */
-	{ MAPD_KEY_ADDRESS, "a+@example.org", "+",
+	{ MX_KEY_ADDRESS, "a+@example.org", "+",
 	  { "a+@example.org", "a@example.org", "@example.org" }, 1, "+" },
 	/* no empty base, reserved names, owner-/-request with '-' */
-	{ MAPD_KEY_ADDRESS, "+b@example.org", "+", { "+b@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "postmaster@example.org", "+",
+	{ MX_KEY_ADDRESS, "+b@example.org", "+", { "+b@example.org", "@example.org" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "postmaster@example.org", "+",
 	  { "postmaster@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "owner-list@example.org", "-",
+	{ MX_KEY_ADDRESS, "owner-list@example.org", "-",
 	  { "owner-list@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "list-request@example.org", "-",
+	{ MX_KEY_ADDRESS, "list-request@example.org", "-",
 	  { "list-request@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "owner-list@example.org", "+-",
+	{ MX_KEY_ADDRESS, "owner-list@example.org", "+-",
 	  { "owner-list@example.org", "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "a+b@example.org", "", { "a+b@example.org", "@example.org" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "a+b@example.org", "", { "a+b@example.org", "@example.org" }, -1, NULL },
 	/* the last '@' separates the domain; like Postfix, the extension
 	 * runs from the first delimiter to that '@' */
-	{ MAPD_KEY_ADDRESS, "a@b+c@example.org", "+",
+	{ MX_KEY_ADDRESS, "a@b+c@example.org", "+",
 	  { "a@b+c@example.org", "a@b@example.org", "@example.org" }, 1, "+c" },
-	{ MAPD_KEY_ADDRESS, "x+y@b@example.org", "+",
+	{ MX_KEY_ADDRESS, "x+y@b@example.org", "+",
 	  { "x+y@b@example.org", "x@example.org", "@example.org" }, 1, "+y@b" },
 	/* keys without '@' are looked up once; "@domain" once */
-	{ MAPD_KEY_ADDRESS, "a+b", "+", { "a+b" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "@example.org", "+", { "@example.org" }, -1, NULL },
-	{ MAPD_KEY_ADDRESS, "a@", "+", { "a@", "@" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "a+b", "+", { "a+b" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "@example.org", "+", { "@example.org" }, -1, NULL },
+	{ MX_KEY_ADDRESS, "a@", "+", { "a@", "@" }, -1, NULL },
 	/* transport: the domain part only */
-	{ MAPD_KEY_DOMAIN, "a+b@example.org", "+", { "example.org" }, -1, NULL },
-	{ MAPD_KEY_DOMAIN, "example.org", "+", { "example.org" }, -1, NULL },
-	{ MAPD_KEY_DOMAIN, "a@", "+", { NULL }, -1, NULL },
+	{ MX_KEY_DOMAIN, "a+b@example.org", "+", { "example.org" }, -1, NULL },
+	{ MX_KEY_DOMAIN, "example.org", "+", { "example.org" }, -1, NULL },
+	{ MX_KEY_DOMAIN, "a@", "+", { NULL }, -1, NULL },
 };
 
 START_TEST(test_plan_table)
 {
 	const struct plan_case *c = &plan_cases[_i];
-	struct mapd_key_plan plan;
+	struct mx_key_plan plan;
 	unsigned n = 0;
 
-	mapd_keys_plan(c->kind, c->key, strlen(c->key), c->delims, &plan);
-	while (n < MAPD_CANDIDATES_MAX && c->want[n] != NULL)
+	mx_keys_plan(c->kind, c->key, strlen(c->key), c->delims, &plan);
+	while (n < MX_KEY_CANDIDATES_MAX && c->want[n] != NULL)
 		n++;
 	ck_assert_msg(plan.n == n, "case %d (%s): %u keys, want %u", _i, c->key, plan.n, n);
 	for (unsigned i = 0; i < n; i++) {
@@ -111,7 +111,7 @@ START_TEST(test_propagate_table)
 	size_t size = c->size != 0 ? c->size : sizeof(out);
 	long n;
 
-	n = mapd_keys_propagate(c->value, strlen(c->value), c->ext, strlen(c->ext), out, size);
+	n = mx_keys_propagate(c->value, strlen(c->value), c->ext, strlen(c->ext), out, size);
 	if (c->want == NULL) {
 		ck_assert_int_eq(n, -1);
 	} else {
@@ -124,18 +124,18 @@ END_TEST
 /* A stripped key that would not fit is simply not tried. */
 START_TEST(test_long_key)
 {
-	static char key[MAPD_KEY_MAX + 1];
-	struct mapd_key_plan plan;
+	static char key[MX_KEY_MAX + 1];
+	struct mx_key_plan plan;
 
-	memset(key, 'a', MAPD_KEY_MAX);
+	memset(key, 'a', MX_KEY_MAX);
 	key[10] = '+';
 	key[20] = '@';
-	key[MAPD_KEY_MAX] = '\0';
-	mapd_keys_plan(MAPD_KEY_ADDRESS, key, MAPD_KEY_MAX, "+", &plan);
+	key[MX_KEY_MAX] = '\0';
+	mx_keys_plan(MX_KEY_ADDRESS, key, MX_KEY_MAX, "+", &plan);
 	ck_assert_uint_eq(plan.n, 3);
-	ck_assert_uint_eq(plan.cand[1].len, MAPD_KEY_MAX - 10);
-	ck_assert_uint_eq(strlen(plan.cand[1].key), MAPD_KEY_MAX - 10);
-	ck_assert_uint_eq(plan.cand[2].len, MAPD_KEY_MAX - 20);
+	ck_assert_uint_eq(plan.cand[1].len, MX_KEY_MAX - 10);
+	ck_assert_uint_eq(strlen(plan.cand[1].key), MX_KEY_MAX - 10);
+	ck_assert_uint_eq(plan.cand[2].len, MX_KEY_MAX - 20);
 }
 END_TEST
 

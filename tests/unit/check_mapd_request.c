@@ -81,7 +81,7 @@ START_TEST(test_request_table)
 }
 END_TEST
 
-/* Keys up to MAPD_KEY_MAX bytes pass; one more byte is PERM, not CLOSE. */
+/* Keys up to MX_KEY_MAX bytes pass; one more byte is PERM, not CLOSE. */
 START_TEST(test_key_length_limit)
 {
 	static char buf[MAPD_REQUEST_BUF];
@@ -91,15 +91,15 @@ START_TEST(test_key_length_limit)
 	size_t consumed;
 	long n;
 
-	for (size_t klen = MAPD_KEY_MAX; klen <= MAPD_KEY_MAX + 1; klen++) {
+	for (size_t klen = MX_KEY_MAX; klen <= MX_KEY_MAX + 1; klen++) {
 		memcpy(payload, "domain ", 7);
 		memset(payload + 7, 'K', klen);
 		n = mx_netstring_encode(payload, 7 + klen, buf, sizeof(buf));
 		ck_assert_int_gt(n, 0);
 		ck_assert_int_eq(mapd_request_parse(buf, (size_t)n, &req, &consumed, &err),
-				 klen == MAPD_KEY_MAX ? MAPD_REQ_OK : MAPD_REQ_PERM);
+				 klen == MX_KEY_MAX ? MAPD_REQ_OK : MAPD_REQ_PERM);
 		ck_assert_uint_eq(consumed, (size_t)n);
-		if (klen == MAPD_KEY_MAX)
+		if (klen == MX_KEY_MAX)
 			ck_assert(req.key[0] == 'k' && req.key[klen - 1] == 'k' && req.key[klen] == '\0');
 	}
 	/* The largest netstring we frame is still answered (PERM). */

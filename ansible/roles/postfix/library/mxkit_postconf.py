@@ -32,6 +32,16 @@ options:
     description: master.cf -o options, "service/type" to a dict of parameter to value.
     type: dict
     default: {}
+  absent_main:
+    description: main.cf parameters to remove (postconf -X) when main.cf sets them.
+    type: list
+    elements: str
+    default: []
+  absent_master:
+    description: master.cf services ("service/type") to remove (postconf -MX) when present.
+    type: list
+    elements: str
+    default: []
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -81,6 +91,8 @@ def main():
             main=dict(type="dict", default={}),
             master=dict(type="dict", default={}),
             master_params=dict(type="dict", default={}),
+            absent_main=dict(type="list", elements="str", default=[]),
+            absent_master=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -127,6 +139,25 @@ def main():
                 before[key] = have.get(key)
                 after[key] = want_params[key]
                 changes.append(["-P", "%s=%s" % (key, want_params[key])])
+
+    absent_main = sorted(set(module.params["absent_main"]) - set(want_main))
+    if absent_main:
+        # postconf -n prints only what main.cf itself sets.
+        have = parse_assignments(run_postconf(module, cdir, ["-n"] + absent_main))
+        for name in absent_main:
+            if name in have:
+                before[name] = have[name]
+                after[name] = None
+                changes.append(["-X", name])
+
+    for key in sorted(set(module.params["absent_master"]) - set(want_master)):
+        if key.count("/") != 1:
+            module.fail_json(msg="absent_master key %r is not service/type" % key)
+        out = run_postconf(module, cdir, ["-M", key])
+        if out.strip():
+            before[key] = out.strip()
+            after[key] = None
+            changes.append(["-MX", key])
 
     if changes and not module.check_mode:
         for args in changes:

@@ -1,22 +1,23 @@
-/* mapd_keys.c: partial-key generation and extension propagation. */
+/* mx_keys.c: partial-key generation and extension propagation (shared by
+ * mxkit-mapd's maps and the alias resolution of lib/mx_alias). */
 #include "mxkit-config.h"
 
 #include <string.h>
 
-#include "mapd_keys.h"
+#include "mx_keys.h"
 #include "mx_address.h"
 
-static void add(struct mapd_key_plan *plan, const char *key, size_t len, bool stripped)
+static void add(struct mx_key_plan *plan, const char *key, size_t len, bool stripped)
 {
-	struct mapd_key_candidate *c = &plan->cand[plan->n++];
+	struct mx_key_candidate *c = &plan->cand[plan->n++];
 
 	c->key = key;
 	c->len = len;
 	c->stripped = stripped;
 }
 
-void mapd_keys_plan(enum mapd_key_kind kind, const char *key, size_t len,
-		    const char *delimiters, struct mapd_key_plan *plan)
+void mx_keys_plan(enum mx_key_kind kind, const char *key, size_t len,
+		    const char *delimiters, struct mx_key_plan *plan)
 {
 	const char *at = memrchr(key, '@', len);
 	size_t local_len, base;
@@ -25,7 +26,7 @@ void mapd_keys_plan(enum mapd_key_kind kind, const char *key, size_t len,
 	plan->ext = NULL;
 	plan->ext_len = 0;
 	plan->stripped[0] = '\0';
-	if (kind == MAPD_KEY_DOMAIN) {
+	if (kind == MX_KEY_DOMAIN) {
 		if (at == NULL)
 			add(plan, key, len, false);
 		else if (at + 1 < key + len)
@@ -33,12 +34,12 @@ void mapd_keys_plan(enum mapd_key_kind kind, const char *key, size_t len,
 		return;
 	}
 	add(plan, key, len, false);
-	if (kind == MAPD_KEY_EXACT || at == NULL || at == key)
+	if (kind == MX_KEY_EXACT || at == NULL || at == key)
 		return;
 	local_len = (size_t)(at - key);
 	base = delimiters[0] != '\0' ?
 		mx_address_extension_at(key, local_len, delimiters) : local_len;
-	if (base > 0 && base < local_len && len - (local_len - base) <= MAPD_KEY_MAX) {
+	if (base > 0 && base < local_len && len - (local_len - base) <= MX_KEY_MAX) {
 		memcpy(plan->stripped, key, base);
 		memcpy(plan->stripped + base, at, (size_t)(key + len - at));
 		plan->stripped[len - (local_len - base)] = '\0';
@@ -49,7 +50,7 @@ void mapd_keys_plan(enum mapd_key_kind kind, const char *key, size_t len,
 	add(plan, at, (size_t)(key + len - at), false);
 }
 
-long mapd_keys_propagate(const char *value, size_t len, const char *ext, size_t ext_len,
+long mx_keys_propagate(const char *value, size_t len, const char *ext, size_t ext_len,
 			 char *out, size_t size)
 {
 	size_t o = 0, start = 0;

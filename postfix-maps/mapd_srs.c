@@ -1,0 +1,130 @@
+/* mapd_srs.c: the srs_forward and srs_reverse maps of mxkit-mapd.
+ *
+ * For sites that wire SRS the way PostSRSd does, through
+ *   sender_canonical_maps = socketmap:...:srs_forward
+ *   recipient_canonical_maps = socketmap:...:srs_reverse
+ * (with sender_canonical_classes = envelope_sender and
+ * recipient_canonical_classes = envelope_recipient,header_recipient).
+ *
+ * srs_forward answers the SRS address of every sender that is not in
+ * one of our domains (the `domains` table, as the `domain` map, through
+ * the snapshot of mapd_domains.h) nor in
+ * the SRS domain, and NOTFOUND for those (and for keys without a
+ * domain, malformed ones and the null sender). srs_reverse answers the
+ * original sender of an SRS address in the SRS domain, and NOTFOUND for
+ * anything else, including forged or expired ones: Postfix then treats
+ * the address as unknown and refuses it at RCPT like any unknown
+ * recipient. A database failure (our domains, the store of long
+ * senders) is TEMP, never a rewrite made without knowing. Without an
+ * `srs` section both maps answer PERM: a configuration error. */
+#include "mxkit-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mapd_maps.h"
+#include "mx_alias.h"
+#include "mx_log.h"
+
+static void answer_reason(struct mapd_answer *ans, enum mx_result r, const char *why)
+{
+	size_t n = strnlen(why, sizeof(ans->reason) - 1);  /* a long reason is cut, deliberately */
+
+	ans->result = r;
+	memcpy(ans->reason, why, n);
+	ans->reason[n] = '\0';
+}
+
+static void answer_value(struct mapd_answer *ans, const char *value, size_t max_reply)
+{
+	size_t n = strlen(value);
+
+	if (n > max_reply) {
+		answer_reason(ans, MX_TEMP, "SRS result longer than max_reply");
+		return;
+	}
+	if ((ans->value = malloc(n + 1)) == NULL) {
+		answer_reason(ans, MX_TEMP, "out of memory");
+		return;
+	}
+	memcpy(ans->value, value, n + 1);
+	ans->value_len = n;
+	ans->result = MX_FOUND;
+}
+
+/* The reason may quote the address: made safe for the log. */
+static void log_why(const char *what, const struct mx_err *err)
+{
+	char safe[sizeof(err->text) * 4];
+
+	mx_log_info("%s: %s", what, mx_log_safe(safe, sizeof(safe), err->text, strlen(err->text)));
+}
+
+/* Start an answer: NOTFOUND, or PERM without an SRS context. */
+static bool srs_begin(const struct mapd_lookup_ctx *ctx, struct mapd_answer *ans)
+{
+	memset(ans, 0, sizeof(*ans));
+	ans->result = MX_NOTFOUND;
+	if (ctx->srs != NULL)
+		return true;
+	answer_reason(ans, MX_PERM, "no 'srs' section in the mxkit-mapd configuration");
+	return false;
+}
+
+void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	char out[MX_SRS_ADDRESS_SIZE];
+	const char *at;
+	struct mx_err err;
+	enum mx_result r;
+
+	(void)map;
+	if (!srs_begin(ctx, ans))
+		return;
+	at = memrchr(key, '@', key_len);
+	if (at == NULL || at + 1 == key + key_len)
+		return;  /* the null sender, or no domain: Postfix's own */
+	r = mapd_domains_is_ours(ctx->domains, ctx->db, at + 1, (size_t)(key + key_len - at - 1), &err);
+	if (r == MX_TEMP) {
+		answer_reason(ans, MX_TEMP, err.text);
+		return;
+	}
+	if (r == MX_FOUND)
+		return;  /* one of our domains: SPF passes as it is */
+	r = mx_srs_forward(ctx->srs, key, key_len, out, sizeof(out), &err);
+	if (r == MX_FOUND)
+		answer_value(ans, out, ctx->max_reply);
+	else if (r == MX_TEMP)
+		answer_reason(ans, MX_TEMP, err.text);
+	else if (r == MX_PERM)
+		log_why("srs_forward: not rewritten", &err);
+}
+
+void mapd_lookup_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	char out[MX_SRS_ADDRESS_SIZE];
+	const char *at;
+	struct mx_err err;
+	enum mx_result r;
+	size_t dlen;
+
+	(void)map;
+	if (!srs_begin(ctx, ans))
+		return;
+	at = memrchr(key, '@', key_len);
+	if (at == NULL)
+		return;
+	dlen = (size_t)(key + key_len - at - 1);
+	if (dlen != strlen(ctx->srs_domain) || strncasecmp(at + 1, ctx->srs_domain, dlen) != 0)
+		return;  /* only addresses in the SRS domain are ours to reverse */
+	r = mx_srs_reverse(ctx->srs, key, key_len, out, sizeof(out), &err);
+	if (r == MX_FOUND)
+		answer_value(ans, out, ctx->max_reply);
+	else if (r == MX_TEMP)
+		answer_reason(ans, MX_TEMP, err.text);
+	else if (r == MX_PERM)
+		log_why("srs_reverse: refused", &err);
+}
