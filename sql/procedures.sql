@@ -512,4 +512,105 @@ CREATE OR REPLACE PROCEDURE remove_alias(
 	MODIFIES SQL DATA
 CALL mxkit_alias_change('remove_alias', p_source, p_destinations, 0)//
 
+-- ---------------------------------------------------------------------
+-- App passwords (Dovecot auth module, dovecot-plugins/auth)
+-- ---------------------------------------------------------------------
+
+-- mxkit_app_name(proc, name): the trimmed app password name, or an error
+-- when it is empty, longer than 64 characters or not printable.
+CREATE OR REPLACE FUNCTION mxkit_app_name(
+	p_proc VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_name VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+	RETURNS VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin
+	DETERMINISTIC NO SQL
+BEGIN
+	DECLARE v_n VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin
+		DEFAULT REGEXP_REPLACE(IFNULL(p_name, ''), '^[[:space:]]+|[[:space:]]+$', '');
+	IF v_n = '' THEN
+		CALL mxkit_fail(p_proc, 'the app password name is empty');
+	END IF;
+	IF CHAR_LENGTH(v_n) > 64 OR v_n REGEXP '[[:cntrl:]]' THEN
+		CALL mxkit_fail(p_proc, CONCAT('app password name ', mxkit_shown(p_name),
+			' must be 1 to 64 printable characters'));
+	END IF;
+	RETURN v_n;
+END//
+
+-- add_app_password(address, name): create a named password for one
+-- device and print it once (24 random characters); only its hash is
+-- stored. A revoked password of the same name is replaced.
+CREATE OR REPLACE PROCEDURE add_app_password(
+	p_address VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_name VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+	MODIFIES SQL DATA
+BEGIN
+	DECLARE v_address VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE v_name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE v_id INT UNSIGNED;
+	-- 18 random bytes: 24 base64 characters, '+' and '/' made URL-safe.
+	DECLARE v_password CHAR(24) CHARACTER SET ascii COLLATE ascii_bin
+		DEFAULT REPLACE(REPLACE(TO_BASE64(RANDOM_BYTES(18)), '+', '-'), '/', '_');
+	DECLARE v_hash VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+	SET v_address = mxkit_check_address('add_app_password', p_address);
+	SET v_name = mxkit_app_name('add_app_password', p_name);
+	SET v_hash = mxkit_hash_password('add_app_password', v_password);
+	START TRANSACTION;
+	SET v_id = mxkit_user_id('add_app_password', v_address);
+	IF EXISTS (SELECT 1 FROM app_passwords a WHERE a.user_id = v_id AND a.name = v_name
+			AND a.revoked IS NULL) THEN
+		CALL mxkit_fail('add_app_password', CONCAT(v_address, ' already has an app password named ',
+			mxkit_shown(v_name), ' (revoke_app_password it first)'));
+	END IF;
+	DELETE FROM app_passwords WHERE user_id = v_id AND name = v_name;
+	INSERT INTO app_passwords (user_id, name, hash) VALUES (v_id, v_name, v_hash);
+	COMMIT;
+	SELECT v_password AS app_password;
+END//
+
+-- revoke_app_password(address, name): the named password stops working
+-- at once (its row stays, with the time of revocation).
+CREATE OR REPLACE PROCEDURE revoke_app_password(
+	p_address VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_name VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+	MODIFIES SQL DATA
+BEGIN
+	DECLARE v_address VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE v_name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE v_id INT UNSIGNED;
+	DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+	SET v_address = mxkit_check_address('revoke_app_password', p_address);
+	SET v_name = mxkit_app_name('revoke_app_password', p_name);
+	START TRANSACTION;
+	SET v_id = mxkit_user_id('revoke_app_password', v_address);
+	UPDATE app_passwords SET revoked = NOW()
+		WHERE user_id = v_id AND name = v_name AND revoked IS NULL;
+	IF ROW_COUNT() = 0 THEN
+		CALL mxkit_fail('revoke_app_password', CONCAT(v_address, ' has no active app password named ',
+			mxkit_shown(v_name)));
+	END IF;
+	COMMIT;
+END//
+
+-- set_app_passwords_only(address, on): with on = 1 the main password is
+-- refused for IMAP, POP3, SMTP and ManageSieve; only app passwords work
+-- there. on = 0 accepts the main password again.
+CREATE OR REPLACE PROCEDURE set_app_passwords_only(
+	p_address VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	p_on TINYINT)
+	MODIFIES SQL DATA
+BEGIN
+	DECLARE v_address VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+	DECLARE v_id INT UNSIGNED;
+	DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+	SET v_address = mxkit_check_address('set_app_passwords_only', p_address);
+	IF p_on IS NULL OR p_on NOT IN (0, 1) THEN
+		CALL mxkit_fail('set_app_passwords_only', 'the second argument must be 0 or 1');
+	END IF;
+	START TRANSACTION;
+	SET v_id = mxkit_user_id('set_app_passwords_only', v_address);
+	UPDATE users u SET u.app_passwords_only = p_on WHERE u.id = v_id;
+	COMMIT;
+END//
+
 DELIMITER ;

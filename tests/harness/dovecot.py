@@ -17,6 +17,13 @@ to the generated file) and may replace the passdb/userdb blocks
 machines have no syslog). Dovecot is started and stopped only with its own
 commands: `dovecot -c FILE`, `doveadm -c FILE stop` (then the master pid is
 waited for, and killed if it lingers).
+
+Auth modules under test (libauthdb_*.so) load only from Dovecot's
+compiled-in module directory. With `auth_modules=[path, ...]` the instance
+gets a private copy of that directory holding the system's modules plus
+the given ones, and its master is started in a private mount namespace
+(`unshare --mount`) where that copy is bind-mounted over the system
+directory: the host's files and other instances are never touched.
 """
 import os
 import shutil
@@ -27,6 +34,8 @@ import time
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
+UNSHARE = "/usr/bin/unshare"
+AUTH_MODULE_DIR = "/usr/lib/dovecot/modules/auth"
 MAX_LOG_BYTES = 16 << 20
 
 
@@ -36,13 +45,14 @@ class DovecotError(RuntimeError):
 
 class Dovecot:
     def __init__(self, name="dc", basedir=None, users=None, config=None, passdb=None,
-                 userdb=None, protocols=""):
+                 userdb=None, protocols="", auth_modules=None):
         """name: short tag (instance_name and log prefix).
         basedir: parent directory (must be searchable by Dovecot's users); default /tmp.
         users: {user: password} for the passwd-file passdb.
         config: list of text snippets appended to dovecot.conf.
         passdb/userdb: replace the default blocks (full text, braces included).
-        protocols: value of `protocols` (empty: authentication only)."""
+        protocols: value of `protocols` (empty: authentication only).
+        auth_modules: paths of auth modules to load from a private module dir."""
         if os.geteuid() != 0:
             raise DovecotError("a private Dovecot instance must be started as root")
         self.name = name
@@ -63,6 +73,9 @@ class Dovecot:
         self.protocols = protocols
         self.running = False
         self.pid = None
+        self.auth_module_dir = None
+        if auth_modules:
+            self._copy_auth_modules(auth_modules)
         self._write_passwd()
         self._write_config()
 
@@ -108,6 +121,25 @@ service auth {{
         with open(self.config_path, "w") as f:
             f.write(text)
 
+    def _copy_auth_modules(self, modules):
+        self.auth_module_dir = os.path.join(self.dir, "auth-modules")
+        shutil.copytree(AUTH_MODULE_DIR, self.auth_module_dir, symlinks=True)
+        for m in modules:
+            if not os.path.isfile(m):
+                raise DovecotError(f"auth module {m} not found (build it first)")
+            shutil.copy(m, self.auth_module_dir)
+        os.chmod(self.auth_module_dir, 0o755)
+
+    def _start_command(self):
+        cmd = [DOVECOT, "-c", self.config_path]
+        if self.auth_module_dir is None:
+            return cmd
+        # A private mount namespace that the daemonised master and all its
+        # children keep: the module copy replaces the system dir only there.
+        return [UNSHARE, "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" "$1" && exec "$2" -c "$3"',
+                self.auth_module_dir, AUTH_MODULE_DIR, DOVECOT, self.config_path]
+
     def add_user(self, user, password):
         """Add a user (takes effect at once: passwd-file is re-read when it changes)."""
         self.users[user] = password
@@ -118,7 +150,7 @@ service auth {{
         # The daemon keeps its inherited stdio: give it a file, not a pipe.
         out = os.path.join(self.dir, "start.out")
         with open(out, "wb") as f:
-            r = subprocess.run([DOVECOT, "-c", self.config_path], stdin=subprocess.DEVNULL,
+            r = subprocess.run(self._start_command(), stdin=subprocess.DEVNULL,
                                stdout=f, stderr=subprocess.STDOUT, timeout=60)
         if r.returncode != 0:
             with open(out, errors="replace") as f:

@@ -1,0 +1,82 @@
+/* account.c: read one account (user row joined with its domain) for a
+ * login, together with the lockout's failure counts, in one round trip.
+ * Plain mxkit code on lib/mx_db; values longer than their buffer are
+ * refused as a database error rather than cut. */
+#include "mxkit-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxkit-auth.h"
+
+/* Always one row: NULL user columns for an unknown user. */
+static const char account_sql[] =
+	"SELECT u.id, u.address, u.password, u.active, d.active, u.app_passwords_only, "
+	" (SELECT COUNT(*) FROM auth_failures f WHERE f.kind = 'account' AND f.subject = ? "
+	"   AND f.failed_at > NOW(6) - INTERVAL ? SECOND), "
+	" (SELECT COUNT(*) FROM auth_failures f WHERE f.kind = 'address' AND f.subject = ? "
+	"   AND f.failed_at > NOW(6) - INTERVAL ? SECOND) "
+	"FROM (SELECT 1) one LEFT JOIN users u ON u.address = ? "
+	"LEFT JOIN domains d ON d.id = u.domain_id";
+
+static int copy_value(char *dst, size_t size, const char *v, unsigned long len,
+		      const char *what, struct mx_err *err)
+{
+	if (v == NULL)
+		return mx_err_set(err, "users.%s is NULL", what);
+	if (len >= size)
+		return mx_err_set(err, "users.%s is longer than %zu bytes", what, size - 1);
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static int account_row(void *ctx, unsigned ncols, const char *const *v,
+		       const unsigned long *len, struct mx_err *err)
+{
+	struct mxkit_account *a = ctx;
+
+	if (ncols != 8 || v[6] == NULL || v[7] == NULL)
+		return mx_err_set(err, "account query returned an unexpected row");
+	a->account_failures = strtoul(v[6], NULL, 10);
+	a->address_failures = strtoul(v[7], NULL, 10);
+	if (v[0] == NULL)
+		return 0;
+	a->exists = true;
+	if (copy_value(a->id, sizeof(a->id), v[0], len[0], "id", err) < 0 ||
+	    copy_value(a->address, sizeof(a->address), v[1], len[1], "address", err) < 0 ||
+	    copy_value(a->password, sizeof(a->password), v[2], len[2], "password", err) < 0)
+		return -1;
+	a->user_active = v[3] != NULL && strcmp(v[3], "0") != 0;
+	a->domain_active = v[4] != NULL && strcmp(v[4], "0") != 0;
+	a->app_passwords_only = v[5] != NULL && strcmp(v[5], "0") != 0;
+	return 0;
+}
+
+enum mx_result mxkit_account_get(struct mx_db_pool *pool,
+				 const struct mxkit_auth_config *conf,
+				 const char *address, const char *remote,
+				 struct mxkit_account *acct, struct mx_err *err)
+{
+	char window[16];
+	const char *params[5];
+	enum mx_result r;
+
+	memset(acct, 0, sizeof(*acct));
+	if ((unsigned)snprintf(window, sizeof(window), "%u", conf->window) >= sizeof(window)) {
+		mx_err_set(err, "lockout window does not fit");
+		return MX_TEMP;
+	}
+	params[0] = address;
+	params[1] = window;
+	params[2] = remote != NULL ? remote : "";
+	params[3] = window;
+	params[4] = address;
+	r = mx_db_exec(pool, account_sql, params, 5, account_row, acct, MX_DB_RETRY, NULL, err);
+	if (r == MX_NOTFOUND) {
+		mx_err_set(err, "account query returned no row");
+		return MX_TEMP;
+	}
+	return r;
+}
