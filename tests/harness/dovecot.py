@@ -29,8 +29,9 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
+
+from .instancedir import new_instance_dir, require_root
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -53,12 +54,9 @@ class Dovecot:
         passdb/userdb: replace the default blocks (full text, braces included).
         protocols: value of `protocols` (empty: authentication only).
         auth_modules: paths of auth modules to load from a private module dir."""
-        if os.geteuid() != 0:
-            raise DovecotError("a private Dovecot instance must be started as root")
+        require_root("Dovecot", DovecotError)
         self.name = name
-        parent = basedir or tempfile.gettempdir()
-        self.dir = tempfile.mkdtemp(prefix=f"mxkit-dovecot-{name}-", dir=parent)
-        os.chmod(self.dir, 0o755)
+        self.dir = new_instance_dir(f"mxkit-dovecot-{name}", basedir)
         self.base_dir = os.path.join(self.dir, "run")
         self.state_dir = os.path.join(self.dir, "state")
         self.config_path = os.path.join(self.dir, "dovecot.conf")

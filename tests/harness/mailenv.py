@@ -16,10 +16,10 @@ the fixture's transport domain). mxkit-mapd is started from $MXKIT_BUILD
 """
 import os
 import shutil
-import tempfile
 
 from . import fixtures
 from .dovecot_sasl import DovecotSasl
+from .instancedir import new_instance_dir
 from .mariadb import MariaDB
 from .postfix import Postfix
 from .sink import Sink
@@ -47,8 +47,7 @@ def postfix_main(maps, sinks, extra=None):
 class MailEnv:
     def __init__(self, name="env"):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix=f"mxkit-{name}-", dir=tempfile.gettempdir())
-        os.chmod(self.dir, 0o755)
+        self.dir = new_instance_dir(f"mxkit-{name}")
         self.db = None
         self.mapd = None          # harness.mapd.Mapd
         self.mapd_socket = None

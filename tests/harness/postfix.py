@@ -27,10 +27,10 @@ import re
 import shutil
 import smtplib
 import subprocess
-import tempfile
 import time
 
 from .ports import free_port, wait_port
+from .instancedir import new_instance_dir, require_root
 
 POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
@@ -84,12 +84,9 @@ class Postfix:
         relayhost: next hop for mail to domains that are not ours (e.g. '[127.0.0.1]:2525').
         main: extra main.cf settings (override the defaults below).
         smtpd_options: extra `-o name=value` for the smtpd listener."""
-        if os.geteuid() != 0:
-            raise PostfixError("a private Postfix instance must be started as root")
+        require_root("Postfix", PostfixError)
         self.name = name
-        parent = basedir or tempfile.gettempdir()
-        self.dir = tempfile.mkdtemp(prefix=f"mxkit-postfix-{name}-", dir=parent)
-        os.chmod(self.dir, 0o755)
+        self.dir = new_instance_dir(f"mxkit-postfix-{name}", basedir)
         self.config_dir = os.path.join(self.dir, "etc")
         self.queue_dir = os.path.join(self.dir, "spool")
         self.data_dir = os.path.join(self.dir, "data")

@@ -18,10 +18,10 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 from .ports import free_port, wait_port
+from .instancedir import new_instance_dir
 
 RSPAMD = "/usr/bin/rspamd"
 RSPAMC = "/usr/bin/rspamc"
@@ -30,8 +30,7 @@ REDIS = "/usr/bin/redis-server"
 
 class Rspamd:
     def __init__(self, basedir=None):
-        self.dir = tempfile.mkdtemp(prefix="mxkit-rspamd-", dir=basedir or tempfile.gettempdir())
-        os.chmod(self.dir, 0o755)
+        self.dir = new_instance_dir("mxkit-rspamd", basedir)
         self.local = os.path.join(self.dir, "local")
         self.run = os.path.join(self.dir, "run")
         self.redis_dir = os.path.join(self.dir, "redis")
