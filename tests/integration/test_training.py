@@ -275,8 +275,8 @@ def test_mariadb_outage_spools(mariadb, env):
         f.write(data + bad + b"MXT1 truncated")
     r = imap.train_pending()
     assert r.returncode == 0, r.stderr
-    assert f"{path}:11: checksum mismatch" in r.stderr, r.stderr
-    assert f"{path}:12: truncated record" in r.stderr, r.stderr
+    assert f"{path}.replay:11: checksum mismatch" in r.stderr, r.stderr
+    assert f"{path}.replay:12: truncated record" in r.stderr, r.stderr
     ev = dbdown()
     assert len(ev) == 20
     assert sorted(e[7] for e in ev) == ["done"] * 10 + ["skipped"] * 10
