@@ -3,6 +3,7 @@ private MariaDB and a real rspamd + redis on loopback.
 
 The steps build on each other (one mailbox, one rspamd), so they are one
 ordered scenario in a module with shared fixtures."""
+import datetime
 import os
 import pwd
 import random
@@ -231,6 +232,7 @@ def test_mariadb_outage_spools(mariadb, env):
     assert imap.spool_files() == {}
     mariadb.stop()
     try:
+        moved_at = datetime.datetime.utcnow()
         t0 = time.monotonic()
         typ, _ = c.uid("MOVE", "1:*", "Junk")
         took = time.monotonic() - t0
@@ -249,6 +251,7 @@ def test_mariadb_outage_spools(mariadb, env):
         st = os.stat(os.path.join(imap.spool_dir, name))
         assert st.st_uid == pwd.getpwnam("nobody").pw_uid and st.st_mode & 0o777 == 0o600
         c.logout()
+        time.sleep(1.5)  # so that the time of the move and of the replay differ
     finally:
         mariadb.start()
 
@@ -264,6 +267,13 @@ def test_mariadb_outage_spools(mariadb, env):
     assert len({e[2] for e in ev}) == 10
     assert rs.learned() == learned0 + 10
     assert imap.spool_files() == {}
+    # created_at is the time of the move, kept through the spool.
+    times = mariadb.sql("SELECT created_at, updated_at FROM training_events"
+                        " WHERE message_id LIKE '<dbdown-%%'")
+    assert len(times) == 10
+    for created, updated in times:
+        assert abs((created - moved_at).total_seconds()) < 1.5, (created, moved_at)
+        assert updated - created > datetime.timedelta(seconds=1), (created, updated)
     r = imap.train_pending()
     assert r.returncode == 0, r.stderr
     assert len(dbdown()) == 10 and rs.learned() == learned0 + 10
