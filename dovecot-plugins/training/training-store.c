@@ -1,8 +1,8 @@
 /* training-store.c: where the plugin's events go once the IMAP command has
  * answered: into training_events (train-db.c) over one MariaDB connection
  * per imap process (which serves one user on one thread), opened lazily
- * with the connect and read/write timeouts of mxkit.conf and reopened
- * after an error; or, when the database cannot take them, appended to the
+ * with the connect and read/write timeouts of mxkit.conf (at most 2 s
+ * each) and reopened after an error; or, when the database cannot take them, appended to the
  * user's spool file (train-spool.c) for mxkit-train to replay. The
  * settings of both come from mxkit.conf, read once at login. */
 #include <errno.h>
@@ -20,6 +20,11 @@
 #include "train-db.h"
 #include "train-spool.h"
 #include "train.h"
+
+/* The imap process waits at most this long (seconds) for MariaDB to connect
+ * and for each read or write, whatever the database section says: the
+ * user's next command waits meanwhile, and the spool takes the events. */
+#define TRAINING_DB_TIMEOUT_MAX 2U
 
 /* One per imap process: the process serves a single user on one thread. */
 static MYSQL *training_conn;
@@ -56,6 +61,10 @@ int training_store_settings(struct training_settings *set, pool_t pool, const ch
 		*error_r = t_strdup(err.text);
 		return -1;
 	}
+	if (db->connect_timeout > TRAINING_DB_TIMEOUT_MAX)
+		db->connect_timeout = TRAINING_DB_TIMEOUT_MAX;
+	if (db->rw_timeout > TRAINING_DB_TIMEOUT_MAX)
+		db->rw_timeout = TRAINING_DB_TIMEOUT_MAX;
 	/* One file per user, named by a hash: user names may hold anything. */
 	sha256_get_digest(user, strlen(user), digest);
 	set->spool_path = p_strdup_printf(pool, "%s/%s%s", spool.dir,

@@ -7,6 +7,7 @@ import datetime
 import os
 import pwd
 import random
+import signal
 import time
 
 import pytest
@@ -237,6 +238,7 @@ def test_mariadb_outage_spools(mariadb, env):
         typ, _ = c.uid("MOVE", "1:*", "Junk")
         took = time.monotonic() - t0
         assert typ == "OK"
+        print(f"MOVE of 10 with MariaDB down: {took:.3f}s")
         assert took < 2.0, f"MOVE of 10 with MariaDB down took {took:.2f}s"
         # The events were written after the answer; the next command is prompt too.
         t0 = time.monotonic()
@@ -291,5 +293,48 @@ def test_mariadb_outage_spools(mariadb, env):
     assert len(ev) == 20
     assert sorted(e[7] for e in ev) == ["done"] * 10 + ["skipped"] * 10
     assert rs.learned() == learned0 + 10
+    assert imap.spool_files() == {}
+    c.logout()
+
+
+def test_mariadb_hung_spools(mariadb, env):
+    """MariaDB hung (SIGSTOP: connections are accepted, never answered): a
+    MOVE of 5 into Junk answers within 2 s, the plugin gives up on the
+    database after its 2 s timeout and spools the events, so the next
+    command waits a bounded time. MariaDB resumed: the next login replays
+    the spool and rspamd learns the 5, once."""
+    imap, rs = env
+    c = imap.login(USER)
+    if count(c, "INBOX") > 0:
+        c.store("1:*", "+FLAGS", "\\Deleted")
+        c.expunge()
+    fill(c, "INBOX", [spam_sample(i, "dbhung") for i in range(5)])
+    assert count(c, "INBOX") == 5
+    learned0 = rs.learned()
+    pid = mariadb.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        typ, _ = c.uid("MOVE", "1:*", "Junk")
+        took = time.monotonic() - t0
+        assert typ == "OK"
+        assert took < 2.0, f"MOVE of 5 with MariaDB hung took {took:.2f}s"
+        t0 = time.monotonic()
+        typ, _ = c.noop()
+        waited = time.monotonic() - t0
+        print(f"MOVE of 5 with MariaDB hung: {took:.3f}s, next command: {waited:.3f}s")
+        assert typ == "OK" and waited < 6.0, f"the next command waited {waited:.2f}s"
+        wait_until(lambda: len(spool_records(imap)) == 5, 20, "5 spooled events")
+        c.logout()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    def dbhung():
+        return [e for e in imap.events() if e[3].startswith("<dbhung-")]
+
+    c = imap.login(USER)
+    wait_until(lambda: len(dbhung()) == 5 and all(e[7] == "done" for e in dbhung()), 60,
+               "5 replayed events trained")
+    assert rs.learned() == learned0 + 5
     assert imap.spool_files() == {}
     c.logout()
