@@ -23,9 +23,12 @@ static int train_spool_section_parse(const config_setting_t *s, struct train_spo
 	    mx_config_uint(s, "spool_max_size", TRAIN_SPOOL_MAX_DEFAULT, 64 * 1024, 4095U << 20,
 			   &out->max_size, err) < 0)
 		return -1;
-	if (dir[0] != '/' || strlen(dir) >= sizeof(out->dir))
-		return mx_err_set(err, "training.spool_dir: \"%s\" is not an absolute path shorter "
-				  "than %zu characters", dir, sizeof(out->dir));
+	if (dir[0] != '/' || strlen(dir) >= sizeof(out->dir)) {
+		char where[128];
+		mx_config_where(config_setting_get_member(s, "spool_dir"), where, sizeof(where));
+		return mx_err_set(err, "%s: training.spool_dir: \"%s\" is not an absolute path "
+				  "shorter than %zu characters", where, dir, sizeof(out->dir));
+	}
 	memcpy(out->dir, dir, strlen(dir) + 1);
 	return 0;
 }

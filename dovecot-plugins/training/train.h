@@ -1,5 +1,6 @@
 /* train.h: mxkit-train, which sends pending training events to the spam
- * filter: configuration, the two backends and the queue runner. */
+ * filter: configuration, the two backends, the rspamd reply parser, the
+ * spool replay and the queue runner. */
 #ifndef TRAIN_H
 #define TRAIN_H
 
