@@ -1,10 +1,13 @@
 /* mxkit-train.c: `mxkit-train [-c FILE] --pending` sends the pending
  * spam-training events that the mxkit_training Dovecot plugin recorded to
  * the configured backend (rspamd's controller or a command), then exits.
- * The plugin starts it after each recording IMAP command; a timer runs it
- * to retry what failed. `-t` checks the configuration only. Exit status:
+ * First it replays the events the plugin spooled while the database was
+ * unavailable (training.spool_dir, see train-spool.h) into the database.
+ * The plugin starts it after each recording IMAP command and at login when
+ * the user's spool holds events; a timer runs it to retry what failed. `-t` checks the configuration only. Exit status:
  * 0 done (events may stay pending when the backend is down), 1 usage or
- * configuration error, 75 (EX_TEMPFAIL) database unavailable. */
+ * configuration error, 75 (EX_TEMPFAIL) database unavailable or spool not
+ * replayed. */
 #include "mxkit-config.h"
 
 #include <getopt.h>
@@ -38,8 +41,10 @@ int main(int argc, char **argv)
 	struct mx_db_config dbconf;
 	struct mx_db_pool *pool;
 	struct train_stats stats;
+	struct train_replay_stats replay;
 	struct mx_err err;
 	config_t cfg;
+	bool replay_failed;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
@@ -72,6 +77,14 @@ int main(int argc, char **argv)
 	mx_log_set_level(verbose ? LOG_DEBUG : conf.log_level);
 	if (check)
 		return 0;
+	ret = train_spool_replay(&conf, &dbconf, &replay, &err);
+	if (replay.files + replay.bad > 0)
+		mx_log_info("spool: %u event(s) from %u file(s) recorded, %u bad record(s) skipped",
+			    replay.replayed, replay.files, replay.bad);
+	/* The events already in the database are trained even so. */
+	replay_failed = ret < 0;
+	if (replay_failed)
+		mx_log_err("spool %s: %s (spooled events stay there)", conf.spool.dir, err.text);
 	dbconf.pool_size = 1; /* GET_LOCK belongs to one connection */
 	pool = mx_db_pool_new(&dbconf, &err);
 	explicit_bzero(dbconf.password, sizeof(dbconf.password));
@@ -89,5 +102,5 @@ int main(int argc, char **argv)
 	if (stats.done + stats.skipped + stats.failed + stats.retry > 0)
 		mx_log_info("trained %u, skipped %u (already trained), failed %u, still pending %u",
 			    stats.done, stats.skipped, stats.failed, stats.retry);
-	return 0;
+	return replay_failed ? TRAIN_EX_TEMPFAIL : 0;
 }

@@ -11,8 +11,38 @@
 static const char *const train_keys[] = {
 	"backend", "rspamd_host", "rspamd_port", "rspamd_password", "rspamd_password_file",
 	"timeout", "max_attempts", "batch", "lock_wait", "spam_command", "ham_command",
-	"log_level", NULL
+	"log_level", "spool_dir", "spool_max_size", NULL
 };
+
+static int train_spool_section_parse(const config_setting_t *s, struct train_spool_config *out,
+				     struct mx_err *err)
+{
+	const char *dir;
+
+	if (mx_config_string(s, "spool_dir", TRAIN_SPOOL_DIR_DEFAULT, &dir, err) < 0 ||
+	    mx_config_uint(s, "spool_max_size", TRAIN_SPOOL_MAX_DEFAULT, 64 * 1024, 4095U << 20,
+			   &out->max_size, err) < 0)
+		return -1;
+	if (dir[0] != '/' || strlen(dir) >= sizeof(out->dir)) {
+		char where[128];
+		mx_config_where(config_setting_get_member(s, "spool_dir"), where, sizeof(where));
+		return mx_err_set(err, "%s: training.spool_dir: \"%s\" is not an absolute path "
+				  "shorter than %zu characters", where, dir, sizeof(out->dir));
+	}
+	memcpy(out->dir, dir, strlen(dir) + 1);
+	return 0;
+}
+
+int train_spool_config_parse(const config_t *cfg, struct train_spool_config *out,
+			     struct mx_err *err)
+{
+	const config_setting_t *s;
+
+	memset(out, 0, sizeof(*out));
+	if (mx_config_section(cfg, "training", &s, err) < 0)
+		return -1;
+	return train_spool_section_parse(s, out, err);
+}
 
 static int train_argv_parse(const config_setting_t *section, const char *name,
 			    char argv[][TRAIN_ARG_MAX], unsigned *argc_r, struct mx_err *err)
@@ -68,7 +98,8 @@ int train_config_parse(const config_t *cfg, struct train_config *out, struct mx_
 	    mx_config_seconds(s, "lock_wait", 60, 0, 3600, &out->lock_wait, err) < 0 ||
 	    mx_config_string(s, "log_level", "info", &level, err) < 0 ||
 	    train_argv_parse(s, "spam_command", out->spam_argv, &out->spam_argc, err) < 0 ||
-	    train_argv_parse(s, "ham_command", out->ham_argv, &out->ham_argc, err) < 0)
+	    train_argv_parse(s, "ham_command", out->ham_argv, &out->ham_argc, err) < 0 ||
+	    train_spool_section_parse(s, &out->spool, err) < 0)
 		return -1;
 	if (strlen(host) >= sizeof(out->rspamd_host))
 		return mx_err_set(err, "training.rspamd_host: longer than %zu characters",

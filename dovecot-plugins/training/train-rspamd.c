@@ -3,9 +3,8 @@
  * POST /learnspam or /learnham to rspamd's controller worker with the
  * message as body and the user in Deliver-To (rspamd's per-user
  * statistics key), on a non-blocking socket where connecting, sending
- * and receiving all share one deadline. rspamd answers 200 when it
- * learned the message and 208 when it already had; other 4xx mean it
- * refuses this message, anything else is tried again later. */
+ * and receiving all share one deadline. The reply is read whole (bounded)
+ * and judged by train-rspamd-reply.c. */
 #include "mxkit-config.h"
 
 #include <errno.h>
@@ -139,25 +138,13 @@ static bool train_header_value_ok(const char *s)
 	return true;
 }
 
-/* "HTTP/1.x NNN ..." -> NNN, or -1. */
-static int train_http_status(const char *reply)
-{
-	int code;
-	char minor;
-
-	if (sscanf(reply, "HTTP/1.%c %3d", &minor, &code) != 2 || code < 100 || code > 599)
-		return -1;
-	return code;
-}
-
 enum train_outcome train_rspamd(const struct train_config *conf, const struct train_request *req,
 				char *result, size_t result_size)
 {
 	long long deadline = train_now_ms() + (long long)conf->timeout * 1000;
-	char head[RSPAMD_HEADER_MAX], safe[160];
+	char head[RSPAMD_HEADER_MAX];
 	char *reply;
-	const char *body;
-	int fd, n, code;
+	int fd, n;
 	ssize_t got;
 	enum train_outcome outcome;
 
@@ -196,17 +183,7 @@ enum train_outcome train_rspamd(const struct train_config *conf, const struct tr
 		outcome = TRAIN_DOWN;
 		goto out;
 	}
-	code = train_http_status(reply);
-	body = strstr(reply, "\r\n\r\n");
-	body = body != NULL ? body + 4 : "";
-	mx_log_safe(safe, sizeof(safe), body, strlen(body));
-	snprintf(result, result_size, "rspamd %d %s", code, safe);
-	if (code == 200 || code == 208)
-		outcome = TRAIN_DONE;
-	else if (code >= 400 && code < 500)
-		outcome = TRAIN_REFUSED;
-	else
-		outcome = TRAIN_RETRY;
+	outcome = train_rspamd_reply(reply, (size_t)got, result, result_size);
 out:
 	free(reply);
 	close(fd);

@@ -9,7 +9,10 @@
  * and are skipped. Writing the events waits until the command has
  * answered: committed transactions are queued on the user and written from
  * a zero timeout of the ioloop (or at once where there is no ioloop, and
- * at the latest when the user is deinitialized). */
+ * at the latest when the user is deinitialized). Events the database does
+ * not take go to the user's spool; while the spool holds events, new ones
+ * go there too, behind them, so that mxkit-train records a user's events
+ * in the order they happened. */
 #include "lib.h"
 #include "array.h"
 #include "hex-binary.h"
@@ -21,6 +24,11 @@
 #include "mail-storage-hooks.h"
 #include "mail-user.h"
 #include "module-context.h"
+
+#include <time.h>
+
+#include "mx_db.h"
+#include "train-spool.h"
 
 #include "training-plugin.h"
 
@@ -129,6 +137,19 @@ static int training_event_fill(struct training_transaction *tt, struct mail *mai
 	return 0;
 }
 
+/* Now as "YYYY-MM-DD HH:MM:SS.mmm" UTC, the form of training_events.created_at. */
+static void training_now(char out[TRAINING_TIME_LEN + 1])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    i_snprintf(out, TRAINING_TIME_LEN + 1, "%04d-%02d-%02d %02d:%02d:%02d.%03ld",
+		       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		       tm.tm_sec, ts.tv_nsec / 1000000) < 0)
+		out[0] = '\0'; /* the database's time then */
+}
+
 static void training_event_add(struct training_transaction *tt, struct mail *mail,
 			       const struct training_settings *set,
 			       enum training_class class, const char *source,
@@ -137,6 +158,8 @@ static void training_event_add(struct training_transaction *tt, struct mail *mai
 	struct training_event ev;
 
 	i_zero(&ev);
+	ev.user = mail->box->storage->user->username;
+	training_now(ev.created);
 	ev.class = class;
 	ev.source = p_strdup(tt->pool, source);
 	ev.dest = p_strdup(tt->pool, dest);
@@ -221,32 +244,54 @@ training_transaction_begin(struct mailbox *box, enum mailbox_transaction_flags f
 	return t;
 }
 
-/* Write every queued transaction's events, then start the trainer once. */
+/* Write one transaction's events: to the database unless the spool must
+ * be used (*spool). Returns the number of events recorded in the database. */
+static unsigned training_write(struct training_user *tuser, const struct training_event *events,
+			       unsigned count, bool *spool)
+{
+	const char *user = tuser->user->username, *error;
+
+	if (!*spool) {
+		if (training_store_events(&tuser->set, events, count, &error) == 0)
+			return count;
+		i_warning("mxkit_training: database unavailable (%s): spooling %u training event(s) "
+			  "of %s to %s", error, count, user,
+			  tuser->set.spool_path != NULL ? tuser->set.spool_path : "(unknown)");
+		*spool = TRUE;
+	}
+	if (training_store_spool(&tuser->set, user, events, count, &error) < 0)
+		i_error("mxkit_training: %u training event(s) of %s lost: not recorded, "
+			"not spooled: %s", count, user, error);
+	return 0;
+}
+
+/* Write every queued transaction's events, then start the trainer once when
+ * the database took events or the spool held some before (the trainer
+ * replays the spool first). */
 static void training_flush(struct training_user *tuser)
 {
 	struct training_transaction *const *tts;
 	const struct training_event *events;
+	unsigned int i, n, count, recorded = 0;
+	bool had_spool, spool;
 	const char *error;
-	unsigned int i, n, count, total = 0;
 
 	timeout_remove(&tuser->to_flush);
 	tts = array_get(&tuser->queue, &n);
+	if (n == 0)
+		return;
+	had_spool = tuser->set.spool_path != NULL && train_spool_pending(tuser->set.spool_path);
+	spool = had_spool;
 	for (i = 0; i < n; i++) {
 		struct training_transaction *tt = tts[i];
 		events = array_get(&tt->events, &count);
 		T_BEGIN {
-			if (training_store_events(&tuser->set, tuser->user->username, events,
-						  count, &error) < 0) {
-				i_error("mxkit_training: %u training event(s) of %s not recorded: %s",
-					count, tuser->user->username, error);
-			} else {
-				total += count;
-			}
+			recorded += training_write(tuser, events, count, &spool);
 		} T_END;
 		pool_unref(&tt->pool);
 	}
 	array_clear(&tuser->queue);
-	if (total > 0 && tuser->set.trainer[0] != '\0') T_BEGIN {
+	if ((recorded > 0 || had_spool) && tuser->set.trainer[0] != '\0') T_BEGIN {
 		if (training_spawn_trainer(&tuser->set, &error) < 0)
 			i_error("mxkit_training: %s (events stay pending)", error);
 	} T_END;
@@ -267,6 +312,9 @@ static void training_user_deinit(struct mail_user *user)
 	struct training_user *tuser = TRAINING_USER_CONTEXT(user);
 
 	training_flush(tuser);
+	if (tuser->set.db != NULL)
+		explicit_bzero(((struct mx_db_config *)tuser->set.db)->password,
+			       sizeof(tuser->set.db->password));
 	tuser->module_ctx.super.deinit(user);
 }
 
@@ -328,7 +376,7 @@ static void training_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
 	struct training_user *tuser;
-	const char *max;
+	const char *max, *error;
 	uoff_t max_size = TRAINING_MESSAGE_MAX;
 
 	tuser = p_new(user->pool, struct training_user, 1);
@@ -351,7 +399,17 @@ static void training_mail_user_created(struct mail_user *user)
 		max_size = TRAINING_MESSAGE_MAX;
 	}
 	tuser->set.max_size = max_size;
+	if (training_store_settings(&tuser->set, user->pool, user->username, &error) < 0)
+		i_error("mxkit_training: %s: %s (events of %s cannot be recorded nor spooled)",
+			tuser->set.config_path, error, user->username);
 	MODULE_CONTEXT_SET(user, training_user_module, tuser);
+	/* Events spooled while the database was down: replay them now. */
+	if (tuser->set.spool_path != NULL && tuser->set.trainer[0] != '\0' &&
+	    train_spool_pending(tuser->set.spool_path)) T_BEGIN {
+		if (training_spawn_trainer(&tuser->set, &error) < 0)
+			i_error("mxkit_training: %s (spooled events stay in %s)", error,
+				tuser->set.spool_path);
+	} T_END;
 }
 
 static struct mail_storage_hooks training_mail_storage_hooks = {

@@ -1,26 +1,30 @@
-/* training-store.c: writes the plugin's events into training_events.
- *
- * The plugin needs what lib/mx_db does not offer: several rows in one
- * database transaction (so a MOVE of 1,000 messages costs one commit) and
- * the message text as a binary parameter. So it keeps one MariaDB
- * connection of its own per imap process (which serves one user and runs
- * one thread), opened lazily from the `database` section of mxkit.conf with
- * its connect and read/write timeouts, and reopened after an error. */
+/* training-store.c: where the plugin's events go once the IMAP command has
+ * answered: into training_events (train-db.c) over one MariaDB connection
+ * per imap process (which serves one user on one thread), opened lazily
+ * with the connect and read/write timeouts of mxkit.conf (at most 2 s
+ * each) and reopened after an error; or, when the database cannot take them, appended to the
+ * user's spool file (train-spool.c) for mxkit-train to replay. The
+ * settings of both come from mxkit.conf, read once at login. */
 #include <errno.h>
 #include <mysql.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib.h"
+#include "hex-binary.h"
+#include "sha2.h"
 #include "training-plugin.h"
 
 #include "mx_config.h"
 #include "mx_db.h"
+#include "train-db.h"
+#include "train-spool.h"
+#include "train.h"
 
-static const char training_insert_sql[] =
-	"INSERT INTO training_events (username, message_key, message_id, class,"
-	" source_mailbox, dest_mailbox, state, result, message_size, message)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* The imap process waits at most this long (seconds) for MariaDB to connect
+ * and for each read or write, whatever the database section says: the
+ * user's next command waits meanwhile, and the spool takes the events. */
+#define TRAINING_DB_TIMEOUT_MAX 2U
 
 /* One per imap process: the process serves a single user on one thread. */
 static MYSQL *training_conn;
@@ -38,134 +42,82 @@ void training_store_deinit(void)
 	training_store_close();
 }
 
-static int training_store_connect(const struct training_settings *set, const char **error_r)
+int training_store_settings(struct training_settings *set, pool_t pool, const char *user,
+			    const char **error_r)
 {
-	struct mx_db_config conf;
+	struct mx_db_config *db = p_new(pool, struct mx_db_config, 1);
+	struct train_spool_config spool;
+	unsigned char digest[SHA256_RESULTLEN];
 	struct mx_err err;
 	config_t cfg;
-	const char *socket_path;
-	MYSQL *conn;
+	int ret;
 
-	if (training_conn != NULL)
-		return 0;
 	config_init(&cfg);
-	if (mx_config_load(&cfg, set->config_path, &err) < 0 ||
-	    mx_db_config_parse(&cfg, &conf, &err) < 0) {
-		config_destroy(&cfg);
+	ret = mx_config_load(&cfg, set->config_path, &err) < 0 ||
+		mx_db_config_parse(&cfg, db, &err) < 0 ||
+		train_spool_config_parse(&cfg, &spool, &err) < 0 ? -1 : 0;
+	config_destroy(&cfg);
+	if (ret < 0) {
 		*error_r = t_strdup(err.text);
 		return -1;
 	}
-	config_destroy(&cfg);
-
-	conn = mysql_init(NULL);
-	if (conn == NULL) {
-		*error_r = "mysql_init: out of memory";
-		return -1;
-	}
-	mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &conf.connect_timeout);
-	mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &conf.rw_timeout);
-	mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &conf.rw_timeout);
-	socket_path = conf.socket[0] != '\0' ? conf.socket : NULL;
-	if (mysql_real_connect(conn, socket_path != NULL ? "localhost" : conf.host,
-			       conf.user, conf.password, conf.name, conf.port,
-			       socket_path, 0) == NULL) {
-		*error_r = t_strdup_printf("database connection: %s", mysql_error(conn));
-		mysql_close(conn);
-		explicit_bzero(conf.password, sizeof(conf.password));
-		return -1;
-	}
-	explicit_bzero(conf.password, sizeof(conf.password));
-	if (mysql_autocommit(conn, 0) != 0) {
-		*error_r = t_strdup_printf("database: %s", mysql_error(conn));
-		mysql_close(conn);
-		return -1;
-	}
-	training_conn = conn;
+	if (db->connect_timeout > TRAINING_DB_TIMEOUT_MAX)
+		db->connect_timeout = TRAINING_DB_TIMEOUT_MAX;
+	if (db->rw_timeout > TRAINING_DB_TIMEOUT_MAX)
+		db->rw_timeout = TRAINING_DB_TIMEOUT_MAX;
+	/* One file per user, named by a hash: user names may hold anything. */
+	sha256_get_digest(user, strlen(user), digest);
+	set->spool_path = p_strdup_printf(pool, "%s/%s%s", spool.dir,
+					  binary_to_hex(digest, sizeof(digest)), TRAIN_SPOOL_SUFFIX);
+	set->spool_max_size = spool.max_size;
+	set->db = db;
 	return 0;
 }
 
-static void training_bind_str(MYSQL_BIND *b, unsigned long *len, const char *s)
-{
-	b->buffer_type = MYSQL_TYPE_STRING;
-	b->buffer = (void *)s;
-	*len = strlen(s);
-	b->buffer_length = *len;
-	b->length = len;
-}
-
-#define TRAINING_NPARAMS 10
-
-static int training_store_one(MYSQL_STMT *st, const char *user, const struct training_event *ev)
-{
-	MYSQL_BIND b[TRAINING_NPARAMS];
-	unsigned long len[TRAINING_NPARAMS];
-	unsigned long long size = ev->full_size;
-	bool too_large = ev->message == NULL;
-	const char *state = too_large ? "failed" : "pending";
-	const char *result = too_large ? "not trained: larger than mxkit_training_max_size" : "";
-	my_bool is_null = 1;
-
-	memset(b, 0, sizeof(b));
-	training_bind_str(&b[0], &len[0], user);
-	training_bind_str(&b[1], &len[1], ev->key);
-	training_bind_str(&b[2], &len[2], ev->message_id);
-	training_bind_str(&b[3], &len[3], ev->class == TRAINING_SPAM ? "spam" : "ham");
-	training_bind_str(&b[4], &len[4], ev->source);
-	training_bind_str(&b[5], &len[5], ev->dest);
-	training_bind_str(&b[6], &len[6], state);
-	training_bind_str(&b[7], &len[7], result);
-	b[8].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[8].buffer = &size;
-	b[8].is_unsigned = 1;
-	b[9].buffer_type = MYSQL_TYPE_BLOB;
-	if (too_large) {
-		b[9].is_null = &is_null;
-	} else {
-		b[9].buffer = (void *)ev->message;
-		len[9] = ev->message_len;
-		b[9].buffer_length = len[9];
-		b[9].length = &len[9];
-	}
-	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0)
-		return -1;
-	return 0;
-}
-
-int training_store_events(const struct training_settings *set, const char *user,
+int training_store_events(const struct training_settings *set,
 			  const struct training_event *events, unsigned count,
 			  const char **error_r)
 {
-	MYSQL_STMT *st;
-	unsigned i;
+	char error[TRAIN_DB_ERROR_MAX];
 
-	if (strlen(user) > TRAINING_USER_MAX) {
-		*error_r = "user name longer than 320 characters";
+	if (set->db == NULL) {
+		*error_r = "mxkit.conf could not be read at login";
 		return -1;
 	}
-	if (training_store_connect(set, error_r) < 0)
-		return -1;
-	st = mysql_stmt_init(training_conn);
-	if (st == NULL) {
-		*error_r = "mysql_stmt_init: out of memory";
-		return -1;
+	if (training_conn == NULL) {
+		training_conn = train_db_connect(set->db, error);
+		if (training_conn == NULL) {
+			*error_r = t_strdup(error);
+			return -1;
+		}
 	}
-	if (mysql_stmt_prepare(st, training_insert_sql, sizeof(training_insert_sql) - 1) != 0)
-		goto fail;
-	for (i = 0; i < count; i++) {
-		if (training_store_one(st, user, &events[i]) < 0)
-			goto fail;
-	}
-	mysql_stmt_close(st);
-	if (mysql_commit(training_conn) != 0) {
-		*error_r = t_strdup_printf("database commit: %s", mysql_error(training_conn));
+	if (train_db_store(training_conn, events, count, error) < 0) {
+		*error_r = t_strdup(error);
 		training_store_close();
 		return -1;
 	}
 	return 0;
-fail:
-	*error_r = t_strdup_printf("database: %s", mysql_stmt_error(st));
-	mysql_stmt_close(st);
-	(void)mysql_rollback(training_conn);
-	training_store_close();
-	return -1;
+}
+
+int training_store_spool(const struct training_settings *set, const char *user,
+			 const struct training_event *events, unsigned count,
+			 const char **error_r)
+{
+	char error[TRAIN_SPOOL_ERROR_MAX];
+	struct train_spool_result res;
+
+	if (set->spool_path == NULL) {
+		*error_r = "mxkit.conf could not be read at login, so the spool is unknown";
+		return -1;
+	}
+	if (train_spool_append(set->spool_path, events, count, set->spool_max_size, &res,
+			       error) < 0) {
+		*error_r = t_strdup(error);
+		return -1;
+	}
+	if (res.dropped > 0 || res.stripped > 0)
+		i_error("mxkit_training: spool %s of %s is full (training.spool_max_size = %u bytes): "
+			"%u event(s) lost, %u kept without message text (they will be recorded failed)",
+			set->spool_path, user, set->spool_max_size, res.dropped, res.stripped);
+	return 0;
 }

@@ -10,7 +10,9 @@ Mail is stored as maildir under the instance directory, owned by `nobody`
 (the harness's static userdb); Junk and Trash carry their special-use flags.
 plugin=False gives the same server without the plugin (bench baseline).
 The plugin and mxkit-train read a mxkit.conf written here, which reaches the
-private MariaDB over TCP on loopback (imap processes run as nobody).
+private MariaDB over TCP on loopback (imap processes run as nobody); the
+training spool (events written while MariaDB is down) is `spool_dir`, a
+directory of the instance owned by nobody.
 """
 import imaplib
 import os
@@ -50,6 +52,7 @@ class TrainingImap:
         self.dc = Dovecot(name="training", users={u: PASSWORD for u in users},
                           protocols="imap", config=[])
         self.config_path = os.path.join(self.dc.dir, "mxkit.conf")
+        self.spool_dir = os.path.join(self.dc.dir, "spool")
         if plugin:
             snippets.append(f"mail_plugin_dir = {plugdir}\nmail_plugins = $mail_plugins mxkit_training\n"
                             f"plugin {{\n  mxkit_training_config = {self.config_path}\n"
@@ -63,9 +66,11 @@ class TrainingImap:
             f.write(f'database = {{ host = "127.0.0.1"; port = {mariadb.port}; name = "{mariadb.name}";'
                     f' user = "{mariadb.user}"; password = "{mariadb.password}"; }};\n'
                     f'training = {{ rspamd_port = {rspamd_port or free_port()}; timeout = 5;'
-                    f' lock_wait = 60; {extra_training} }};\n')
+                    f' lock_wait = 60; spool_dir = "{self.spool_dir}"; {extra_training} }};\n')
         os.chmod(self.config_path, 0o644)
         nobody = pwd.getpwnam("nobody")
+        os.makedirs(self.spool_dir, mode=0o700)
+        os.chown(self.spool_dir, nobody.pw_uid, nobody.pw_gid)
         for u in users:
             home = os.path.join(self.dc.dir, "home", u)
             os.makedirs(home, exist_ok=True)
@@ -87,6 +92,14 @@ class TrainingImap:
     def train_pending(self, timeout=120):
         return subprocess.run([self.trainer, "-c", self.config_path, "-v", "--pending"],
                               capture_output=True, text=True, timeout=timeout)
+
+    def spool_files(self):
+        """{name: bytes} of the files in the training spool."""
+        out = {}
+        for name in sorted(os.listdir(self.spool_dir)):
+            with open(os.path.join(self.spool_dir, name), "rb") as f:
+                out[name] = f.read()
+        return out
 
     def events(self, user=None):
         sql = ("SELECT id, username, message_key, message_id, class, source_mailbox, dest_mailbox,"

@@ -3,8 +3,11 @@ private MariaDB and a real rspamd + redis on loopback.
 
 The steps build on each other (one mailbox, one rspamd), so they are one
 ordered scenario in a module with shared fixtures."""
+import datetime
 import os
+import pwd
 import random
+import signal
 import time
 
 import pytest
@@ -205,3 +208,133 @@ def test_command_backend(mariadb, env):
         c.logout()
     finally:
         imap.cleanup()
+
+
+def spool_records(imap):
+    return [line for data in imap.spool_files().values() for line in data.split(b"\n") if line]
+
+
+def test_mariadb_outage_spools(mariadb, env):
+    """MariaDB stopped while the user moves 10 messages into Junk: the MOVE
+    answers within 2 s and nothing is lost (the events go to the user's
+    spool). MariaDB back: the next login replays the spool, all 10 events
+    are recorded and trained once (rspamd's learned count +10). Replaying
+    the same spool again (a crash between commit and removal) records the
+    events again but trains none twice; a corrupted record is skipped with
+    a log line naming file and line."""
+    imap, rs = env
+    c = imap.login(USER)
+    if count(c, "INBOX") > 0:
+        c.store("1:*", "+FLAGS", "\\Deleted")
+        c.expunge()
+    fill(c, "INBOX", [spam_sample(i, "dbdown") for i in range(10)])
+    assert count(c, "INBOX") == 10
+    learned0 = rs.learned()
+    assert imap.spool_files() == {}
+    mariadb.stop()
+    try:
+        moved_at = datetime.datetime.utcnow()
+        t0 = time.monotonic()
+        typ, _ = c.uid("MOVE", "1:*", "Junk")
+        took = time.monotonic() - t0
+        assert typ == "OK"
+        print(f"MOVE of 10 with MariaDB down: {took:.3f}s")
+        assert took < 2.0, f"MOVE of 10 with MariaDB down took {took:.2f}s"
+        # The events were written after the answer; the next command is prompt too.
+        t0 = time.monotonic()
+        typ, _ = c.noop()
+        assert typ == "OK" and time.monotonic() - t0 < 2.0
+        wait_until(lambda: len(spool_records(imap)) == 10, 20, "10 spooled events")
+        spooled = imap.spool_files()
+        assert len(spooled) == 1
+        name, data = next(iter(spooled.items()))
+        assert name.endswith(".spool") and data.count(b"\n") == 10
+        assert all(r.startswith(b"MXT1 ") and b" spam " in r for r in spool_records(imap))
+        st = os.stat(os.path.join(imap.spool_dir, name))
+        assert st.st_uid == pwd.getpwnam("nobody").pw_uid and st.st_mode & 0o777 == 0o600
+        c.logout()
+        time.sleep(1.5)  # so that the time of the move and of the replay differ
+    finally:
+        mariadb.start()
+
+    def dbdown():
+        return [e for e in imap.events() if e[3].startswith("<dbdown-")]
+
+    # The next login sees the spool and starts the trainer, which replays it.
+    c = imap.login(USER)
+    wait_until(lambda: len(dbdown()) == 10 and all(e[7] == "done" for e in dbdown()), 60,
+               "10 replayed events trained")
+    ev = dbdown()
+    assert all(e[1] == USER and e[4] == "spam" and e[5] == "INBOX" and e[6] == "Junk" for e in ev)
+    assert len({e[2] for e in ev}) == 10
+    assert rs.learned() == learned0 + 10
+    assert imap.spool_files() == {}
+    # created_at is the time of the move, kept through the spool.
+    times = mariadb.sql("SELECT created_at, updated_at FROM training_events"
+                        " WHERE message_id LIKE '<dbdown-%%'")
+    assert len(times) == 10
+    for created, updated in times:
+        assert abs((created - moved_at).total_seconds()) < 1.5, (created, moved_at)
+        assert updated - created > datetime.timedelta(seconds=1), (created, updated)
+    r = imap.train_pending()
+    assert r.returncode == 0, r.stderr
+    assert len(dbdown()) == 10 and rs.learned() == learned0 + 10
+
+    # The same records again, plus a corrupted one: recorded, skipped, not retrained.
+    bad = data.split(b"\n")[0].replace(b" spam ", b" ham ") + b"\n"
+    path = os.path.join(imap.spool_dir, name)
+    with open(path, "wb") as f:
+        f.write(data + bad + b"MXT1 truncated")
+    r = imap.train_pending()
+    assert r.returncode == 0, r.stderr
+    assert f"{path}.replay:11: checksum mismatch" in r.stderr, r.stderr
+    assert f"{path}.replay:12: truncated record" in r.stderr, r.stderr
+    ev = dbdown()
+    assert len(ev) == 20
+    assert sorted(e[7] for e in ev) == ["done"] * 10 + ["skipped"] * 10
+    assert rs.learned() == learned0 + 10
+    assert imap.spool_files() == {}
+    c.logout()
+
+
+def test_mariadb_hung_spools(mariadb, env):
+    """MariaDB hung (SIGSTOP: connections are accepted, never answered): a
+    MOVE of 5 into Junk answers within 2 s, the plugin gives up on the
+    database after its 2 s timeout and spools the events, so the next
+    command waits a bounded time. MariaDB resumed: the next login replays
+    the spool and rspamd learns the 5, once."""
+    imap, rs = env
+    c = imap.login(USER)
+    if count(c, "INBOX") > 0:
+        c.store("1:*", "+FLAGS", "\\Deleted")
+        c.expunge()
+    fill(c, "INBOX", [spam_sample(i, "dbhung") for i in range(5)])
+    assert count(c, "INBOX") == 5
+    learned0 = rs.learned()
+    pid = mariadb.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        typ, _ = c.uid("MOVE", "1:*", "Junk")
+        took = time.monotonic() - t0
+        assert typ == "OK"
+        assert took < 2.0, f"MOVE of 5 with MariaDB hung took {took:.2f}s"
+        t0 = time.monotonic()
+        typ, _ = c.noop()
+        waited = time.monotonic() - t0
+        print(f"MOVE of 5 with MariaDB hung: {took:.3f}s, next command: {waited:.3f}s")
+        assert typ == "OK" and waited < 6.0, f"the next command waited {waited:.2f}s"
+        wait_until(lambda: len(spool_records(imap)) == 5, 20, "5 spooled events")
+        c.logout()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    def dbhung():
+        return [e for e in imap.events() if e[3].startswith("<dbhung-")]
+
+    c = imap.login(USER)
+    wait_until(lambda: len(dbhung()) == 5 and all(e[7] == "done" for e in dbhung()), 60,
+               "5 replayed events trained")
+    assert rs.learned() == learned0 + 5
+    assert imap.spool_files() == {}
+    c.logout()
