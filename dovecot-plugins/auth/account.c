@@ -1,5 +1,6 @@
 /* account.c: read one account (user row joined with its domain) for a
- * login, together with the lockout's failure counts, in one round trip.
+ * login, together with the lockout's failure counts and the userdb
+ * columns (returned to a prefetch userdb), in one round trip.
  * Plain mxkit code on lib/mx_db; values longer than their buffer are
  * refused as a database error rather than cut. */
 #include "mxkit-config.h"
@@ -10,13 +11,15 @@
 
 #include "mxkit-auth.h"
 
-/* Always one row: NULL user columns for an unknown user. */
+/* Always one row: NULL user columns for an unknown user. The last
+ * MXKIT_UDB_COUNT columns are the userdb's (enum mxkit_userdb_column). */
 static const char account_sql[] =
 	"SELECT u.id, u.address, u.password, u.active, d.active, u.app_passwords_only, "
 	" (SELECT COUNT(*) FROM auth_failures f WHERE f.kind = 'account' AND f.subject = ? "
 	"   AND f.failed_at > NOW(6) - INTERVAL ? SECOND), "
 	" (SELECT COUNT(*) FROM auth_failures f WHERE f.kind = 'address' AND f.subject = ? "
-	"   AND f.failed_at > NOW(6) - INTERVAL ? SECOND) "
+	"   AND f.failed_at > NOW(6) - INTERVAL ? SECOND), "
+	" u.home, u.mail, u.uid, u.gid, u.quota_bytes "
 	"FROM (SELECT 1) one LEFT JOIN users u ON u.address = ? "
 	"LEFT JOIN domains d ON d.id = u.domain_id";
 
@@ -32,12 +35,17 @@ static int copy_value(char *dst, size_t size, const char *v, unsigned long len,
 	return 0;
 }
 
+/* Names of the userdb columns, in enum mxkit_userdb_column order. */
+static const char *const userdb_columns[MXKIT_UDB_COUNT] = {
+	"home", "mail", "uid", "gid", "quota_bytes"
+};
+
 static int account_row(void *ctx, unsigned ncols, const char *const *v,
 		       const unsigned long *len, struct mx_err *err)
 {
 	struct mxkit_account *a = ctx;
 
-	if (ncols != 8 || v[6] == NULL || v[7] == NULL)
+	if (ncols != 8 + MXKIT_UDB_COUNT || v[6] == NULL || v[7] == NULL)
 		return mx_err_set(err, "account query returned an unexpected row");
 	a->account_failures = strtoul(v[6], NULL, 10);
 	a->address_failures = strtoul(v[7], NULL, 10);
@@ -51,6 +59,13 @@ static int account_row(void *ctx, unsigned ncols, const char *const *v,
 	a->user_active = v[3] != NULL && strcmp(v[3], "0") != 0;
 	a->domain_active = v[4] != NULL && strcmp(v[4], "0") != 0;
 	a->app_passwords_only = v[5] != NULL && strcmp(v[5], "0") != 0;
+	for (unsigned i = 0; i < MXKIT_UDB_COUNT; i++) {
+		if (v[8 + i] == NULL)
+			a->userdb[i][0] = '\0';        /* NULL: no field */
+		else if (copy_value(a->userdb[i], sizeof(a->userdb[i]), v[8 + i], len[8 + i],
+				    userdb_columns[i], err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
