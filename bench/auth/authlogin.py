@@ -6,7 +6,10 @@ login, matched by the client's pid, request id and the server's cookie).
 No imap-login or imap process is started, so what is timed is the lookup
 path, the part where the drivers differ.
 
-    c = AuthLogin(base_dir, cpid); c.login(user, password) -> userdb fields; c.close()
+    c = AuthLogin(base_dir, cpid, rip); c.login(user, password) -> userdb fields; c.close()
+
+rip is the client address the login process reports (the lockout counts
+failures per remote address; loopback is not counted).
 """
 import base64
 import os
@@ -49,10 +52,11 @@ class AuthLogin:
     """One login client: a login-socket connection (with its own client pid)
     and a master-socket connection, used one login at a time."""
 
-    def __init__(self, base_dir, cpid, timeout=60):
+    def __init__(self, base_dir, cpid, rip="127.0.0.1", timeout=60):
         self.client = _Conn(os.path.join(base_dir, "auth-login"), timeout)
         self.master = _Conn(os.path.join(base_dir, "auth-master"), timeout)
         self.cpid = cpid
+        self.rip = rip
         self.next_id = 1
         self.client.send(f"VERSION\t1\t2\nCPID\t{cpid}")
         self.cookie = None
@@ -77,7 +81,7 @@ class AuthLogin:
         rid, self.next_id = self.next_id, self.next_id + 1
         resp = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
         self.client.send(f"AUTH\t{rid}\tPLAIN\tservice=imap\tsecured\tlip=127.0.0.1\t"
-                         f"rip=127.0.0.1\tresp={resp}")
+                         f"rip={self.rip}\tresp={resp}")
         words = self.client.line()
         if words[0] != "OK" or words[1] != str(rid):
             raise AuthError(f"AUTH {user}: {words!r}")

@@ -80,7 +80,8 @@ struct mxkit_account {
 };
 
 /* Look the account up by (lowercased) address and count its failures and
- * those of the remote address (NULL: none) in one query: MX_FOUND (with
+ * those of the remote address (NULL: not counted) in one query (a second
+ * one counts the address for an unknown user): MX_FOUND (with
  * acct->exists false for an unknown user) or MX_TEMP with err set. */
 enum mx_result mxkit_account_get(struct mx_db_pool *pool,
 				 const struct mxkit_auth_config *conf,
