@@ -1,4 +1,4 @@
-"""bench/auth/authlogin.py: the auth server's share of an IMAP login, spoken
+"""tests/harness/authlogin.py: the auth server's share of an IMAP login, spoken
 to a Dovecot auth process directly, as imap-login and the post-login step
 do: AUTH PLAIN on a login socket (auth-login: the passdb lookup), then
 REQUEST on the master socket (auth-master: the userdb lookup for that
