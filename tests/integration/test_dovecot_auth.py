@@ -231,6 +231,11 @@ def test_login_userdb_comes_with_the_passdb(env):
         assert fields.get("home") == "/srv/mail/pf" and fields.get("uid") == "2345", fields
         assert fields.get("gid") == "2346" and fields.get("quota_rule") == "*:bytes=2048", fields
         assert not {"home", "uid", "gid", "mail", "quota_rule"} & set(bare_fields), bare_fields
+        # the log process writes a moment later: wait (bounded) for both
+        wanted = [f"prefetch({u},{c.rip}): success" for u in (a, bare)]
+        deadline = time.monotonic() + 10
+        while not all(w in dbg.log() for w in wanted) and time.monotonic() < deadline:
+            time.sleep(0.1)
         log = dbg.log()
         for u in (a, bare):
             assert f"prefetch({u},{c.rip}): success" in log, log[-3000:]
@@ -239,7 +244,10 @@ def test_login_userdb_comes_with_the_passdb(env):
         assert "Handling USER request" not in log, log[-3000:]
         out = dbg.dc.doveadm("user", a).stdout
         assert "home\t/srv/mail/pf" in out and "uid\t2345" in out, out
-        assert f"mxkit({a}): Performing userdb lookup" in dbg.log()
+        deadline = time.monotonic() + 10
+        while f"mxkit({a}): Performing userdb lookup" not in dbg.log():
+            assert time.monotonic() < deadline, dbg.log()[-3000:]
+            time.sleep(0.1)
     finally:
         dbg.stop()
 
