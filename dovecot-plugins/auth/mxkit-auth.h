@@ -4,7 +4,12 @@
  * the mxkit MariaDB database through lib/mx_db. Both the passdb and the
  * userdb are flagged `blocking`, so every lookup runs in an `auth -w`
  * worker process (one request at a time, single-threaded): the auth master
- * process never touches the database. One state per process, created at
+ * process never touches the database. A successful passdb lookup also
+ * returns the userdb fields (as userdb_* extra fields), so that a
+ * `userdb { driver = prefetch }` placed before the mxkit userdb answers a
+ * login's userdb lookup without a second worker round trip; the mxkit
+ * userdb serves the lookups without a login (LMTP, doveadm, iteration).
+ * One state per process, created at
  * preinit (configuration, read while still root) and connected lazily on
  * the first lookup (only workers ever connect). */
 #ifndef MXKIT_AUTH_H
@@ -22,6 +27,14 @@
 #define MXKIT_APP_PASSWORDS_MAX 64
 /* Longest stored hash accepted from the database. */
 #define MXKIT_HASH_MAX 1024
+/* Longest userdb value (home, mail: VARCHAR(255) of up to 4-byte chars). */
+#define MXKIT_USERDB_VALUE_MAX 1024
+
+/* The userdb columns of the users table, in this order in every query. */
+enum mxkit_userdb_column {
+	MXKIT_UDB_HOME, MXKIT_UDB_MAIL, MXKIT_UDB_UID, MXKIT_UDB_GID, MXKIT_UDB_QUOTA,
+	MXKIT_UDB_COUNT
+};
 
 struct mxkit_auth_config {
 	struct mx_db_config db;
@@ -62,10 +75,13 @@ struct mxkit_account {
 	bool app_passwords_only;
 	unsigned long account_failures;
 	unsigned long address_failures;
+	/* userdb columns; "" for NULL */
+	char userdb[MXKIT_UDB_COUNT][MXKIT_USERDB_VALUE_MAX];
 };
 
 /* Look the account up by (lowercased) address and count its failures and
- * those of the remote address (NULL: none) in one query: MX_FOUND (with
+ * those of the remote address (NULL: not counted) in one query (a second
+ * one counts the address for an unknown user): MX_FOUND (with
  * acct->exists false for an unknown user) or MX_TEMP with err set. */
 enum mx_result mxkit_account_get(struct mx_db_pool *pool,
 				 const struct mxkit_auth_config *conf,
@@ -88,5 +104,13 @@ int mxkit_lockout_reset(struct mx_db_pool *pool, const char *account,
 /* Hash strength (hash.c): true when a hash of stored_scheme should be
  * replaced by one of target_scheme. */
 bool mxkit_hash_weaker(const char *stored_scheme, const char *target_scheme);
+
+/* userdb fields (userdb.c) from the columns of enum mxkit_userdb_column
+ * (NULL or "": no field, so dovecot.conf's defaults apply). from_passdb:
+ * set them as the passdb's userdb_* extra fields for `userdb { driver =
+ * prefetch }`, else as the userdb reply. */
+struct auth_request;
+void mxkit_userdb_export(struct auth_request *request, const char *const *columns,
+			 bool from_passdb);
 
 #endif

@@ -5,7 +5,9 @@
  *   disabled user/domain refused ->
  *   main password (unless the user takes only app passwords for mail
  *   clients) -> app passwords -> record the failure, or reset the account
- *   counter, mark the app password used and upgrade a weak hash.
+ *   counter (only when it has failures), mark the app password used,
+ *   upgrade a weak hash and return the userdb fields (userdb_*, for a
+ *   prefetch userdb). A plain success is one query: the account read.
  *
  * Every database failure answers PASSDB_RESULT_INTERNAL_FAILURE, which
  * Dovecot reports as a temporary failure (IMAP "NO [UNAVAILABLE]"). No
@@ -167,6 +169,17 @@ static void fail_attempt(struct auth_request *request, struct mx_db_pool *pool,
 		e_warning(authdb_event(request), "mxkit: failure not recorded: %s", err.text);
 }
 
+/* The account's userdb fields as userdb_* extra fields, for a prefetch
+ * userdb (saves the login its userdb round trip to an auth worker). */
+static void export_userdb(struct auth_request *request, const struct mxkit_account *acct)
+{
+	const char *columns[MXKIT_UDB_COUNT];
+
+	for (unsigned i = 0; i < MXKIT_UDB_COUNT; i++)
+		columns[i] = acct->userdb[i];
+	mxkit_userdb_export(request, columns, TRUE);
+}
+
 static enum passdb_result
 mxkit_verify(struct auth_request *request, const char *plain)
 {
@@ -250,6 +263,7 @@ mxkit_verify(struct auth_request *request, const char *plain)
 		upgrade_hash(request, pool, upgrade_user_sql, acct.id, plain, acct.password,
 			     scheme);
 	}
+	export_userdb(request, &acct);
 	return PASSDB_RESULT_OK;
 }
 

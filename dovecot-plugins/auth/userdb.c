@@ -5,7 +5,9 @@
  * A NULL column returns no field, so dovecot.conf's mail_home,
  * mail_location, mail_uid and mail_gid apply (with their %-variables).
  * Lookups answer for disabled users too (the passdb refuses their
- * logins); iteration lists only active ones. Runs in auth workers. */
+ * logins); iteration lists only active ones. Runs in auth workers.
+ * The same fields come with a successful passdb lookup (passdb.c), for a
+ * prefetch userdb placed before this one. */
 #include "auth-common.h"
 #include "userdb.h"
 
@@ -18,6 +20,7 @@ struct module;
 /* Most users one iteration lists (a named bound on its memory). */
 #define ITERATE_MAX 10000000
 
+/* The columns after the address: enum mxkit_userdb_column. */
 static const char user_sql[] =
 	"SELECT u.address, u.home, u.mail, u.uid, u.gid, u.quota_bytes "
 	"FROM users u WHERE u.address = ?";
@@ -25,24 +28,51 @@ static const char iterate_sql[] =
 	"SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id "
 	"WHERE u.active = 1 AND d.active = 1 ORDER BY u.address";
 
-static const char *const user_fields[] = { NULL, "home", "mail", "uid", "gid" };
+/* Dovecot's userdb field names, in enum mxkit_userdb_column order (the
+ * quota becomes a quota_rule). */
+static const char *const user_fields[MXKIT_UDB_COUNT] = {
+	"home", "mail", "uid", "gid", "quota_rule"
+};
+
+void mxkit_userdb_export(struct auth_request *request, const char *const *columns,
+			 bool from_passdb)
+{
+	bool any = FALSE;
+
+	for (unsigned i = 0; i < MXKIT_UDB_COUNT; i++) {
+		const char *v = columns[i];
+
+		if (v == NULL || v[0] == '\0' ||
+		    (i == MXKIT_UDB_QUOTA && strcmp(v, "0") == 0))
+			continue;
+		if (i == MXKIT_UDB_QUOTA)
+			v = t_strdup_printf("*:bytes=%s", v);
+		if (from_passdb)
+			auth_request_set_field(request, t_strconcat("userdb_", user_fields[i], NULL),
+					       v, NULL);
+		else
+			auth_request_set_userdb_field(request, user_fields[i], v);
+		any = TRUE;
+	}
+	if (from_passdb && !any) {
+		/* No column set: still tell the prefetch userdb that this
+		 * passdb answered for it (an empty reply, as Dovecot's sql
+		 * passdb gives for all-NULL userdb_* columns; an auth worker
+		 * sends that on to the master). */
+		auth_request_set_null_field(request, "userdb_home");
+		if (request->fields.userdb_reply == NULL)
+			auth_request_init_userdb_reply(request, TRUE);
+	}
+}
 
 static int user_row(void *ctx, unsigned ncols, const char *const *v,
 		    const unsigned long *len, struct mx_err *err)
 {
-	struct auth_request *request = ctx;
-
 	(void)len;
-	if (ncols != 6)
-		return mx_err_set(err, "user query returned %u columns, expected 6", ncols);
-	for (unsigned i = 1; i < 5; i++) {
-		if (v[i] != NULL && v[i][0] != '\0')
-			auth_request_set_userdb_field(request, user_fields[i], v[i]);
-	}
-	if (v[5] != NULL && strcmp(v[5], "0") != 0) {
-		auth_request_set_userdb_field(request, "quota_rule",
-					      t_strdup_printf("*:bytes=%s", v[5]));
-	}
+	if (ncols != 1 + MXKIT_UDB_COUNT)
+		return mx_err_set(err, "user query returned %u columns, expected %u", ncols,
+				  1 + MXKIT_UDB_COUNT);
+	mxkit_userdb_export(ctx, v + 1, FALSE);
 	return 0;
 }
 

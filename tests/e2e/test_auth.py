@@ -32,6 +32,10 @@ def smtp_login(address, password):
 def test_dovecot_uses_the_mxkit_driver():
     conf = subprocess.run(["doveconf", "-n"], capture_output=True, text=True, timeout=30).stdout
     assert "driver = mxkit" in conf and "driver = sql" not in conf
+    # a login's userdb fields come with the passdb answer (one auth-worker
+    # round trip); the mxkit userdb follows for lookups without a login
+    drivers = [line.strip() for line in conf.splitlines() if line.strip().startswith("driver =")]
+    assert drivers[-2:] == ["driver = prefetch", "driver = mxkit"], drivers
 
 
 def test_app_password_imaps_and_smtp(make_user):

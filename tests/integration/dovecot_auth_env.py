@@ -22,6 +22,12 @@ from harness.ports import free_port, wait_port
 # it (x-originating-ip) when the connection comes from a trusted network.
 imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED", "LOGOUT"))
 
+# As deployed (90-mxkit-auth-mxkit.conf): a login's userdb fields come with
+# its passdb answer (prefetch); the mxkit userdb answers the lookups without
+# a login (LMTP, doveadm user, iteration).
+USERDB = ("userdb {\n  driver = prefetch\n}\n"
+          "userdb {\n  driver = mxkit\n  args = mxkit_config=@CONF@\n}\n")
+
 MODULE = os.path.join("dovecot-plugins", "auth", ".libs", "libauthdb_mxkit.so")
 
 
@@ -72,8 +78,7 @@ class AuthEnv:
         self.dc = Dovecot(name=self.name, protocols="imap", config=conf,
                           passdb="passdb {\n  driver = mxkit\n  args = mxkit_config=@CONF@\n}\n"
                           if self.passdb is None else self.passdb,
-                          userdb="userdb {\n  driver = mxkit\n  args = mxkit_config=@CONF@\n}\n"
-                          if self.userdb is None else self.userdb,
+                          userdb=USERDB if self.userdb is None else self.userdb,
                           auth_modules=[module_path(self.build_dir)])
         self.conf_path = os.path.join(self.dc.dir, "mxkit.conf")
         self._mxkit_conf(self.conf_path)

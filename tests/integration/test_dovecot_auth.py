@@ -15,6 +15,7 @@ import pytest
 
 from conftest import build_dir
 from dovecot_auth_env import AuthEnv, module_path
+from harness.authlogin import AuthLogin
 from harness.postfix import Postfix
 from harness.sink import Sink
 
@@ -208,6 +209,47 @@ def test_userdb_fields_and_iteration(env):
         "SELECT u.address FROM users u JOIN domains d ON d.id = u.domain_id "
         "WHERE u.active = 1 AND d.active = 1"))
     assert listed == active and off not in listed and a in listed
+
+
+def test_login_userdb_comes_with_the_passdb(env):
+    """A login's userdb lookup (the REQUEST imap's post-login step sends) is
+    answered by the prefetch userdb from the passdb's answer: one auth-worker
+    round trip per login. Lookups without a login (doveadm, LMTP) still reach
+    the mxkit userdb. Seen in a Dovecot of its own with auth_debug."""
+    a = user(env.db, "prefetched")
+    env.db.sql("UPDATE users SET quota_bytes = 2048, home = '/srv/mail/pf', uid = 2345, "
+               "gid = 2346 WHERE address = %s", (a,))
+    bare = user(env.db, "bare")                 # every userdb column NULL
+    dbg = AuthEnv(env.db, build_dir(), name="prefetch", extra=["auth_debug = yes"]).start()
+    try:
+        c = AuthLogin(dbg.dc.base_dir, os.getpid(), fresh_ip())
+        try:
+            fields = c.login(a, PW)
+            bare_fields = c.login(bare, PW)
+        finally:
+            c.close()
+        assert fields.get("home") == "/srv/mail/pf" and fields.get("uid") == "2345", fields
+        assert fields.get("gid") == "2346" and fields.get("quota_rule") == "*:bytes=2048", fields
+        assert not {"home", "uid", "gid", "mail", "quota_rule"} & set(bare_fields), bare_fields
+        # the log process writes a moment later: wait (bounded) for both
+        wanted = [f"prefetch({u},{c.rip}): success" for u in (a, bare)]
+        deadline = time.monotonic() + 10
+        while not all(w in dbg.log() for w in wanted) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = dbg.log()
+        for u in (a, bare):
+            assert f"prefetch({u},{c.rip}): success" in log, log[-3000:]
+            assert f"mxkit({u},{c.rip}): Performing userdb lookup" not in log, log[-3000:]
+        assert log.count("Handling PASSV request") == 2, log[-3000:]
+        assert "Handling USER request" not in log, log[-3000:]
+        out = dbg.dc.doveadm("user", a).stdout
+        assert "home\t/srv/mail/pf" in out and "uid\t2345" in out, out
+        deadline = time.monotonic() + 10
+        while f"mxkit({a}): Performing userdb lookup" not in dbg.log():
+            assert time.monotonic() < deadline, dbg.log()[-3000:]
+            time.sleep(0.1)
+    finally:
+        dbg.stop()
 
 
 def test_fifty_concurrent_logins(env):
