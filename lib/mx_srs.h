@@ -139,4 +139,15 @@ enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size
 enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
 			      char *out, size_t size, struct mx_err *err);
 
+/* The same two with `store` for this call in place of the context's
+ * (NULL: none). A caller that must not block passes a store whose
+ * callbacks only note that the database was needed, and repeats the
+ * call elsewhere with the real one. */
+enum mx_result mx_srs_forward_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *sender, size_t len, char *out, size_t size,
+				  struct mx_err *err);
+enum mx_result mx_srs_reverse_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *addr, size_t len, char *out, size_t size,
+				  struct mx_err *err);
+
 #endif

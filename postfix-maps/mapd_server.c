@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mapd_ratelog.h"
 #include "mapd_request.h"
 #include "mapd_server.h"
 #include "mx_daemon.h"
@@ -77,6 +78,7 @@ struct mapd_server {
 	int64_t last_refuse_log_ms;
 	int64_t last_deadline_check_ms;
 	unsigned refused;
+	struct mapd_ratelog temp_log;  /* TEMP answers: first logged, then counted */
 };
 
 static int64_t now_ms(void)
@@ -124,6 +126,7 @@ struct mapd_server *mapd_server_new(const int *listen_fds, unsigned nlisten, int
 	s->cache = cache;
 	s->lim = *limits;
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	mapd_ratelog_init(&s->temp_log, MAPD_TEMP_LOG_PERIOD_MS);
 	s->sig = (struct handle){ H_SIGNAL, signal_fd };
 	s->wk = (struct handle){ H_WORKERS, mapd_workers_fd(workers) };
 	if (ep_add(s->epfd, &s->sig, EPOLLIN) < 0 || ep_add(s->epfd, &s->wk, EPOLLIN) < 0)
@@ -363,6 +366,16 @@ static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct
 	conn_reply(c, "OK ", value, value_len);
 }
 
+/* A summary of the TEMP answers not logged one by one, when one is due. */
+static void temp_log_tick(struct mapd_server *s, int64_t now)
+{
+	unsigned n;
+
+	if (mapd_ratelog_tick(&s->temp_log, now, &n))
+		mx_log_warn("%u more TEMP answer(s) in the last %d s (not logged one by one)", n,
+			    MAPD_TEMP_LOG_PERIOD_MS / 1000);
+}
+
 static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
 			      const char *key, const char *key_sent, size_t key_len,
 			      enum mx_result r, const char *value, size_t value_len,
@@ -380,6 +393,15 @@ static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struc
 	case MX_TEMP:
 	case MX_PERM:
 		mx_log_safe(why, sizeof(why), reason, strlen(reason));
+		if (r == MX_TEMP) {
+			int64_t now = now_ms();
+
+			temp_log_tick(s, now);
+			if (!mapd_ratelog_event(&s->temp_log, now)) {
+				conn_reply(c, "TEMP ", why, strlen(why));
+				return;
+			}
+		}
 		mx_log_warn("%s %s: %s", map->name, mx_log_safe(safe, sizeof(safe), key, key_len), why);
 		conn_reply(c, r == MX_TEMP ? "TEMP " : "PERM ", why, strlen(why));
 		return;
@@ -420,6 +442,21 @@ static void conn_consume(struct conn *c, size_t n)
 	c->req_start_ms = c->in_len > 0 ? now_ms() : 0;
 }
 
+/* Keep a found or not-found answer for its ttl. */
+static void cache_answer(struct mapd_server *s, const struct mapd_map *m, const char *key,
+			 size_t key_len, const struct mapd_answer *a)
+{
+	unsigned ttl;
+
+	if (a->result != MX_FOUND && a->result != MX_NOTFOUND)
+		return;
+	ttl = a->result == MX_FOUND ? s->lim.cache_ttl : s->lim.negative_ttl;
+	if (a->value_len <= s->lim.max_reply &&
+	    mapd_cache_put(s->cache, (unsigned)(m - mapd_maps), key, key_len, a->result,
+			   a->value, a->value_len, a->ext, ttl) < 0)
+		mx_log_warn("out of memory: answer not cached");
+}
+
 static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd_request *req)
 {
 	unsigned map = (unsigned)(req->map - mapd_maps);
@@ -427,11 +464,19 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	const char *value;
 	size_t value_len;
 	struct mx_key_ext ext;
+	struct mapd_answer a;
 	struct mapd_job *job;
 
 	if (mapd_cache_get(s->cache, map, req->key, req->key_len, &r, &value, &value_len, &ext)) {
 		conn_reply_answer(s, c, req->map, req->key, req->key_sent, req->key_len,
 				  r, value, value_len, ext, "");
+		return;
+	}
+	if (mapd_workers_answer_inline(s->workers, req->map, req->key, req->key_len, &a)) {
+		cache_answer(s, req->map, req->key, req->key_len, &a);
+		conn_reply_answer(s, c, req->map, req->key, req->key_sent, req->key_len,
+				  a.result, a.value, a.value_len, a.ext, a.reason);
+		free(a.value);
 		return;
 	}
 	job = calloc(1, sizeof(*job));
@@ -545,17 +590,10 @@ static void jobs_done(struct mapd_server *s)
 	for (; job != NULL; job = next) {
 		struct conn *c = job->owner;
 		struct mapd_answer *a = &job->answer;
-		unsigned map = (unsigned)(job->map - mapd_maps);
 
 		next = job->next;
 		s->inflight--;
-		if (a->result == MX_FOUND || a->result == MX_NOTFOUND) {
-			unsigned ttl = a->result == MX_FOUND ? s->lim.cache_ttl : s->lim.negative_ttl;
-			if (a->value_len <= s->lim.max_reply &&
-			    mapd_cache_put(s->cache, map, job->key, job->key_len, a->result,
-					   a->value, a->value_len, a->ext, ttl) < 0)
-				mx_log_warn("out of memory: answer not cached");
-		}
+		cache_answer(s, job->map, job->key, job->key_len, a);
 		c->job = NULL;
 		if (c->dead) {
 			conn_free(s, c);
@@ -581,6 +619,7 @@ static void check_deadlines(struct mapd_server *s)
 	int64_t idle = (int64_t)s->lim.idle_timeout * 1000;
 	struct conn *c, *next;
 
+	temp_log_tick(s, now);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->dead || c->job != NULL)
