@@ -35,6 +35,7 @@
 #define ACCEPTS_PER_EVENT 64
 #define TICK_MS 200
 #define PEER_MAX 64
+#define OUT_BATCH 16384          /* replies gathered before they are written */
 
 enum handle_kind { H_LISTENER, H_SIGNAL, H_WORKERS, H_CONN };
 
@@ -53,9 +54,9 @@ struct conn {
 	bool failed;             /* no memory for a reply: close */
 	int64_t last_io_ms;
 	int64_t req_start_ms;    /* first byte of the pending request, 0 if none */
-	int64_t out_since_ms;
-	char *out;
-	size_t out_len, out_off;
+	int64_t out_since_ms;    /* oldest reply not yet written */
+	char *out;               /* replies not yet written: [out_off, out_len) */
+	size_t out_len, out_off, out_cap;
 	size_t in_len;
 	char peer[PEER_MAX];
 	char in[MAPD_REQUEST_BUF];
@@ -297,33 +298,44 @@ static void accept_clients(struct mapd_server *s, struct handle *l)
 
 /* -- replies ---------------------------------------------------------- */
 
-/* Queue the reply "<status><value>" as one netstring. */
+/* Queue the reply "<status><value>" as one netstring, after the replies
+ * not yet written (answers given in the loop are sent in batches). */
 static void conn_reply(struct conn *c, const char *status, const char *value, size_t value_len)
 {
 	size_t slen = strlen(status), plen = slen + value_len;
 	size_t need = mx_netstring_encoded_len(plen);
+	char *p;
 	int h;
 
-	c->out = malloc(need + 1);
-	if (c->out == NULL) {
-		mx_log_err("%s: out of memory for a reply; closing", c->peer);
-		c->failed = true;
+	if (c->failed)
 		return;
+	if (c->out_len + need + 1 > c->out_cap) {
+		size_t cap = c->out_len + need + 1;
+
+		if (c->out == NULL || cap < OUT_BATCH)
+			cap = cap < OUT_BATCH ? OUT_BATCH : cap;
+		p = realloc(c->out, cap);
+		if (p == NULL) {
+			mx_log_err("%s: out of memory for a reply; closing", c->peer);
+			c->failed = true;
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
 	}
-	h = snprintf(c->out, need + 1, "%zu:", plen);
+	if (c->out_len == c->out_off)
+		c->out_since_ms = now_ms();
+	p = c->out + c->out_len;
+	h = snprintf(p, need + 1, "%zu:", plen);
 	if (h < 0 || (size_t)h + plen + 1 != need) {
-		free(c->out);
-		c->out = NULL;
 		c->failed = true;
 		return;
 	}
-	memcpy(c->out + h, status, slen);
+	memcpy(p + h, status, slen);
 	if (value_len > 0)
-		memcpy(c->out + (size_t)h + slen, value, value_len);
-	c->out[need - 1] = ',';
-	c->out_len = need;
-	c->out_off = 0;
-	c->out_since_ms = now_ms();
+		memcpy(p + (size_t)h + slen, value, value_len);
+	p[need - 1] = ',';
+	c->out_len += need;
 }
 
 /* Reply OK with value, re-appending the unmatched extension, in the case
@@ -429,7 +441,7 @@ static bool conn_flush(struct mapd_server *s, struct conn *c)
 	}
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_off = 0;
+	c->out_len = c->out_off = c->out_cap = 0;
 	return true;
 }
 
@@ -494,44 +506,60 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	mapd_workers_submit(s->workers, job);
 }
 
-/* Parse and answer buffered requests while the connection is free.
- * Returns false if the connection was closed. */
+/* Parse and answer buffered requests while no lookup is in flight and
+ * fewer than OUT_BATCH bytes of replies wait; write them; go on while
+ * they could all be written. Returns false if the connection was closed. */
 static bool conn_process(struct mapd_server *s, struct conn *c)
 {
 	struct mapd_request req;
 	struct mx_err err;
 	size_t consumed;
 
-	while (c->job == NULL && c->out == NULL && !s->draining) {
-		switch (mapd_request_parse(c->in, c->in_len, &req, &consumed, &err)) {
-		case MAPD_REQ_PARTIAL:
-			if (c->peer_eof) {
-				if (c->in_len > 0)
-					mx_log_warn("%s: connection closed in the middle of a request", c->peer);
+	for (;;) {
+		bool partial = false;
+
+		while (!partial && c->job == NULL && c->out_len - c->out_off < OUT_BATCH &&
+		       !c->failed && !s->draining) {
+			switch (mapd_request_parse(c->in, c->in_len, &req, &consumed, &err)) {
+			case MAPD_REQ_PARTIAL:
+				if (c->peer_eof && c->out == NULL) {
+					if (c->in_len > 0)
+						mx_log_warn("%s: connection closed in the middle of a request",
+							    c->peer);
+					conn_close(s, c);
+					return false;
+				}
+				if (c->in_len > 0 && c->req_start_ms == 0)
+					c->req_start_ms = now_ms();
+				partial = true;
+				break;
+			case MAPD_REQ_CLOSE:
+				mx_log_warn("%s: malformed request, closing: %s", c->peer, err.text);
+				/* The replies before it, as far as they can go now. */
+				if (c->out != NULL && !conn_flush(s, c))
+					return false;
 				conn_close(s, c);
 				return false;
+			case MAPD_REQ_PERM:
+				mx_log_warn("%s: bad request: %s", c->peer, err.text);
+				conn_consume(c, consumed);
+				conn_reply(c, "PERM ", err.text, strlen(err.text));
+				break;
+			case MAPD_REQ_OK:
+				conn_consume(c, consumed);
+				conn_lookup(s, c, &req);
+				break;
 			}
-			if (c->in_len > 0 && c->req_start_ms == 0)
-				c->req_start_ms = now_ms();
-			return true;
-		case MAPD_REQ_CLOSE:
-			mx_log_warn("%s: malformed request, closing: %s", c->peer, err.text);
-			conn_close(s, c);
-			return false;
-		case MAPD_REQ_PERM:
-			mx_log_warn("%s: bad request: %s", c->peer, err.text);
-			conn_consume(c, consumed);
-			conn_reply(c, "PERM ", err.text, strlen(err.text));
-			break;
-		case MAPD_REQ_OK:
-			conn_consume(c, consumed);
-			conn_lookup(s, c, &req);
-			break;
 		}
 		if ((c->out != NULL || c->failed) && !conn_flush(s, c))
 			return false;
+		if (c->job != NULL || c->out != NULL || s->draining)
+			return true;
+		if (partial && !c->peer_eof)
+			return true;
+		/* All written: answer what the batch limit held back (or, the
+		 * peer gone, close once its replies are out). */
 	}
-	return true;
 }
 
 static void conn_readable(struct mapd_server *s, struct conn *c)
