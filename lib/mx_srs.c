@@ -34,11 +34,32 @@ static int probe_local(const char *local, size_t len, struct mx_address *a, stru
 	return mx_address_parse(probe, len + 2, MX_ADDR_UTF8 | MX_ADDR_NO_LIMITS, a, err);
 }
 
+/* True for a plain ASCII dot-string (RFC 5321 atext and single inner
+ * dots): the common case, which never needs quotes. */
+static bool plain_dot_string(const char *s, size_t len)
+{
+	static const char atext_specials[] = "!#$%&'*+-/=?^_`{|}~";
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (c == '.' ? s[i - 1] == '.' : c == '\0' || strchr(atext_specials, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* True if the internal-form local part must be quoted on the wire. */
 static bool local_needs_quotes(const char *local, size_t len)
 {
 	struct mx_address a;
 
+	if (plain_dot_string(local, len))
+		return false;
 	return probe_local(local, len, &a, NULL) < 0 || a.quoted || a.local_len != len;
 }
 
