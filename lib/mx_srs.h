@@ -111,6 +111,11 @@ void mx_srs_settings_wipe(struct mx_srs_settings *set);
 int mx_srs_create(const struct mx_srs_settings *set, struct mx_srs **srs_r,
 		  struct mx_err *err);
 void mx_srs_destroy(struct mx_srs **srs);
+/* A copy of srs (same settings, clock and store) for the use of one
+ * thread at a time only: its hashes re-use its HMAC contexts instead of
+ * copying them, which is faster. Free it with mx_srs_destroy. Returns 0,
+ * or -1 with a reason. */
+int mx_srs_dup_one_thread(const struct mx_srs *srs, struct mx_srs **copy_r, struct mx_err *err);
 
 /* Injectable clock (tests, tools); the default is time(NULL). */
 void mx_srs_set_clock(struct mx_srs *srs, time_t (*now)(void *ctx), void *ctx);

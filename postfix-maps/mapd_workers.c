@@ -26,6 +26,7 @@ struct pool_ref {
 	char delimiter[32];
 	size_t max_reply;
 	struct mx_srs *srs;
+	struct mx_srs *loop_srs;   /* srs for the event loop's thread alone (or NULL) */
 	struct mx_srs_store store;
 	char srs_domain[MX_DOMAIN_MAX + 1];
 	struct mapd_domains *domains;
@@ -68,6 +69,13 @@ static struct pool_ref *ref_new(struct mx_db_pool *pool, struct mapd_workers_srs
 		r->srs = srs->srs;
 		mx_srs_db_store_init(&r->store, pool);
 		mx_srs_set_store(r->srs, &r->store);
+		{
+			struct mx_err err;
+
+			if (mx_srs_dup_one_thread(r->srs, &r->loop_srs, &err) < 0)
+				mx_log_warn("%s: the event loop shares the workers' SRS context",
+					    err.text);
+		}
 		(void)snprintf(r->srs_domain, sizeof(r->srs_domain), "%s", srs->domain);
 	}
 	(void)snprintf(r->delimiter, sizeof(r->delimiter), "%s", delimiter);
@@ -77,6 +85,7 @@ static struct pool_ref *ref_new(struct mx_db_pool *pool, struct mapd_workers_srs
 
 static void ref_free(struct pool_ref *r)
 {
+	mx_srs_destroy(&r->loop_srs);
 	mx_srs_destroy(&r->srs);
 	mapd_domains_free(r->domains);
 	mx_db_pool_free(r->pool);
@@ -308,6 +317,8 @@ bool mapd_workers_answer_inline(struct mapd_workers *w, const struct mapd_map *m
 	/* w->current is only replaced by _reconfigure, in this same thread,
 	 * and is never freed while it is current. */
 	ctx_from_ref(w->current, &ctx);
+	if (w->current->loop_srs != NULL)
+		ctx.srs = w->current->loop_srs;
 	return map->inline_lookup(map, &ctx, key, key_len, ans);
 }
 
