@@ -119,6 +119,19 @@ static bool key_domain(const char *key, size_t key_len, const char **dom, size_t
 	return true;
 }
 
+/* The answer for a rewrite's result: the address, TEMP, or NOTFOUND (a
+ * refusal is logged with `refusal`). */
+static void answer_result(const struct mapd_lookup_ctx *ctx, enum mx_result r, const char *out,
+			  const struct mx_err *err, const char *refusal, struct mapd_answer *ans)
+{
+	if (r == MX_FOUND)
+		answer_value(ans, out, ctx->max_reply);
+	else if (r == MX_TEMP)
+		answer_reason(ans, MX_TEMP, err->text);
+	else if (r == MX_PERM)
+		log_why(refusal, err);
+}
+
 /* Rewrite key through store (NULL: the context's) into ans. */
 static void forward_answer(const struct mapd_lookup_ctx *ctx, const struct mx_srs_store *store,
 			   const char *key, size_t key_len, struct mapd_answer *ans)
@@ -129,12 +142,7 @@ static void forward_answer(const struct mapd_lookup_ctx *ctx, const struct mx_sr
 
 	r = store != NULL ? mx_srs_forward_via(ctx->srs, store, key, key_len, out, sizeof(out), &err)
 			  : mx_srs_forward(ctx->srs, key, key_len, out, sizeof(out), &err);
-	if (r == MX_FOUND)
-		answer_value(ans, out, ctx->max_reply);
-	else if (r == MX_TEMP)
-		answer_reason(ans, MX_TEMP, err.text);
-	else if (r == MX_PERM)
-		log_why("srs_forward: not rewritten", &err);
+	answer_result(ctx, r, out, &err, "srs_forward: not rewritten", ans);
 }
 
 void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
@@ -194,12 +202,7 @@ static void reverse_answer(const struct mapd_lookup_ctx *ctx, const struct mx_sr
 		return;  /* only addresses in the SRS domain are ours to reverse */
 	r = store != NULL ? mx_srs_reverse_via(ctx->srs, store, key, key_len, out, sizeof(out), &err)
 			  : mx_srs_reverse(ctx->srs, key, key_len, out, sizeof(out), &err);
-	if (r == MX_FOUND)
-		answer_value(ans, out, ctx->max_reply);
-	else if (r == MX_TEMP)
-		answer_reason(ans, MX_TEMP, err.text);
-	else if (r == MX_PERM)
-		log_why("srs_reverse: refused", &err);
+	answer_result(ctx, r, out, &err, "srs_reverse: refused", ans);
 }
 
 void mapd_lookup_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
