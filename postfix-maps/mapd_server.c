@@ -54,7 +54,7 @@ struct conn {
 	bool failed;             /* no memory for a reply: close */
 	int64_t last_io_ms;
 	int64_t req_start_ms;    /* first byte of the pending request, 0 if none */
-	int64_t out_since_ms;    /* oldest reply not yet written */
+	int64_t out_since_ms;    /* replies waiting, and none written since */
 	char *out;               /* replies not yet written: [out_off, out_len) */
 	size_t out_len, out_off, out_cap;
 	size_t in_len;
@@ -309,6 +309,12 @@ static void conn_reply(struct conn *c, const char *status, const char *value, si
 
 	if (c->failed)
 		return;
+	if (c->out_off > 0 && c->out_len + need + 1 > c->out_cap) {
+		/* Drop what is written: the buffer stays near OUT_BATCH. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	if (c->out_len + need + 1 > c->out_cap) {
 		size_t cap = c->out_len + need + 1;
 
@@ -438,6 +444,7 @@ static bool conn_flush(struct mapd_server *s, struct conn *c)
 		}
 		c->out_off += (size_t)n;
 		c->last_io_ms = now_ms();
+		c->out_since_ms = c->last_io_ms;  /* the client reads: not stuck */
 	}
 	free(c->out);
 	c->out = NULL;

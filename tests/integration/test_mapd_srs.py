@@ -186,6 +186,24 @@ def test_reload_loads_the_domains_again(world):
     assert lookup(world, "srs_forward", "x@later.example")[0] == "OK"
 
 
+def test_pipelined_burst(world):
+    """Thousands of requests written at once on one connection, read only
+    after a pause (the server's writes fill the socket and wait): every
+    answer comes back, in order, as when asked one by one."""
+    from harness.mapd import netstring
+
+    mapd = world["env"].mapd
+    keys = [f"p{i}.x@burst{i % 7}.test" for i in range(5000)] + [f"alice@{OURS}"]
+    with mapd.client() as c:
+        c.send_raw(b"".join(netstring(b"srs_forward " + k.encode()) for k in keys))
+        time.sleep(1.0)
+        replies = [c.read(timeout=30) for _ in keys]
+    assert replies[-1] == b"NOTFOUND "
+    for i in (0, 1, 2499, 4999):
+        assert replies[i] == ("OK " + lookup(world, "srs_forward", keys[i])[1]).encode()
+    assert all(r.startswith(b"OK SRS0=") for r in replies[:-1])
+
+
 def test_valgrind_clean(world):
     """The plain build under valgrind: answers from the event loop (pipelined
     on one connection) and from a worker (a long sender), the snapshot's
