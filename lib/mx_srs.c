@@ -34,11 +34,32 @@ static int probe_local(const char *local, size_t len, struct mx_address *a, stru
 	return mx_address_parse(probe, len + 2, MX_ADDR_UTF8 | MX_ADDR_NO_LIMITS, a, err);
 }
 
+/* True for a plain ASCII dot-string (RFC 5321 atext and single inner
+ * dots): the common case, which never needs quotes. */
+static bool plain_dot_string(const char *s, size_t len)
+{
+	static const char atext_specials[] = "!#$%&'*+-/=?^_`{|}~";
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (c == '.' ? s[i - 1] == '.' : c == '\0' || strchr(atext_specials, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* True if the internal-form local part must be quoted on the wire. */
 static bool local_needs_quotes(const char *local, size_t len)
 {
 	struct mx_address a;
 
+	if (plain_dot_string(local, len))
+		return false;
 	return probe_local(local, len, &a, NULL) < 0 || a.quoted || a.local_len != len;
 }
 
@@ -251,9 +272,9 @@ static bool is_key(struct srs_span host, struct srs_span user)
 }
 
 /* Keep a too-long sender in the store and write SRS0 of its key. */
-static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender,
-				    struct srs_span stamp, char *out, size_t size,
-				    struct mx_err *err)
+static enum mx_result forward_keyed(const struct mx_srs *srs, const struct mx_srs_store *store,
+				    const char *sender, struct srs_span stamp, char *out,
+				    size_t size, struct mx_err *err)
 {
 	char key[MX_SRS_KEY_LEN + 1];
 	struct build b;
@@ -261,13 +282,13 @@ static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender
 	enum mx_result r;
 	time_t now = srs->now(srs->now_ctx);
 
-	if (srs->store == NULL)
+	if (store == NULL)
 		return srs_fail(MX_PERM, err, "SRS address would exceed %d octets of local part and no "
 				 "database is configured for long senders", MX_LOCAL_MAX);
 	r = srs_key_make(sender, strlen(sender), key, err);
 	if (r != MX_FOUND)
 		return r;
-	r = srs->store->store(srs->store->ctx, key, sender,
+	r = store->store(store->ctx, key, sender,
 			      now + (time_t)srs->max_age_days * SRS_DAY + SRS_DAY, err);
 	if (r != MX_FOUND)
 		return MX_TEMP;  /* the store decides nothing permanent: try again later */
@@ -281,8 +302,9 @@ static enum mx_result forward_keyed(const struct mx_srs *srs, const char *sender
 	return r;
 }
 
-static enum mx_result forward(const struct mx_srs *srs, const char *sender, size_t len,
-			      char *out, size_t size, struct mx_err *err)
+static enum mx_result forward(const struct mx_srs *srs, const struct mx_srs_store *store,
+			      const char *sender, size_t len, char *out, size_t size,
+			      struct mx_err *err)
 {
 	struct mx_address a, lower;
 	char ext[MX_SRS_ADDRESS_SIZE], first_hop[MX_SRS_ADDRESS_SIZE];
@@ -341,7 +363,7 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 	/* A sender that looks like a key ("KEY@1") must not reverse to what
 	 * the store holds under KEY: it goes through the store itself. */
 	if (kind == '0' && is_key(host, user))
-		return forward_keyed(srs, ext, stamp, out, size, err);
+		return forward_keyed(srs, store, ext, stamp, out, size, err);
 	r = srs_compose(srs, kind, stamp, host, user, &b, err);
 	if (r != MX_FOUND)
 		return r;
@@ -351,7 +373,7 @@ static enum mx_result forward(const struct mx_srs *srs, const char *sender, size
 		if (r != MX_FOUND || srs_local <= MX_LOCAL_MAX)
 			return r;
 	}
-	return forward_keyed(srs, ext, stamp, out, size, err);
+	return forward_keyed(srs, store, ext, stamp, out, size, err);
 }
 
 /* ---- reverse -------------------------------------------------------------- */
@@ -413,20 +435,20 @@ static enum mx_result reverse_srs0(const struct srs_fields *f, char *out, size_t
 	return srs_fail(MX_PERM, err, "SRS0 address does not decode to a valid address");
 }
 
-static enum mx_result reverse_keyed(const struct mx_srs *srs, struct srs_span user,
+static enum mx_result reverse_keyed(const struct mx_srs_store *store, struct srs_span user,
 				    char *out, size_t size, struct mx_err *err)
 {
 	char key[MX_SRS_KEY_LEN + 1];
 	enum mx_result r;
 
-	if (srs->store == NULL)
+	if (store == NULL)
 		return srs_fail(MX_TEMP, err, "keyed SRS address but no database is configured for long senders");
 	for (size_t i = 0; i < MX_SRS_KEY_LEN; i++) {
 		char c = user.p[i];
 		key[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
 	}
 	key[MX_SRS_KEY_LEN] = '\0';
-	r = srs->store->fetch(srs->store->ctx, key, out, size, err);
+	r = store->fetch(store->ctx, key, out, size, err);
 	if (r == MX_FOUND && memchr(out, '\0', size) == NULL)
 		return srs_fail(MX_PERM, err, "stored sender does not fit in %zu bytes", size);
 	if (r == MX_NOTFOUND)
@@ -436,8 +458,9 @@ static enum mx_result reverse_keyed(const struct mx_srs *srs, struct srs_span us
 	return MX_FOUND;
 }
 
-static enum mx_result reverse(const struct mx_srs *srs, const char *addr, size_t len,
-			      char *out, size_t size, struct mx_err *err)
+static enum mx_result reverse(const struct mx_srs *srs, const struct mx_srs_store *store,
+			      const char *addr, size_t len, char *out, size_t size,
+			      struct mx_err *err)
 {
 	char local[SRS_INTERNAL_MAX + 1];
 	struct srs_fields f;
@@ -459,29 +482,43 @@ static enum mx_result reverse(const struct mx_srs *srs, const char *addr, size_t
 	if (r != MX_FOUND)
 		return r;
 	if (f.kind == '0')
-		return is_key(f.host, f.user) ? reverse_keyed(srs, f.user, out, size, err)
+		return is_key(f.host, f.user) ? reverse_keyed(store, f.user, out, size, err)
 					      : reverse_srs0(&f, out, size, err);
 	return srs1_target(&f, out, size, err);
 }
 
 /* ---- entry points ---------------------------------------------------------- */
 
-enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size_t len,
-			      char *out, size_t size, struct mx_err *err)
+enum mx_result mx_srs_forward_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *sender, size_t len, char *out, size_t size,
+				  struct mx_err *err)
 {
-	enum mx_result r = forward(srs, sender, len, out, size, err);
+	enum mx_result r = forward(srs, store, sender, len, out, size, err);
 
 	if (r != MX_FOUND && size > 0)
 		out[0] = '\0';  /* never a partial address */
 	return r;
 }
 
-enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
-			      char *out, size_t size, struct mx_err *err)
+enum mx_result mx_srs_reverse_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *addr, size_t len, char *out, size_t size,
+				  struct mx_err *err)
 {
-	enum mx_result r = reverse(srs, addr, len, out, size, err);
+	enum mx_result r = reverse(srs, store, addr, len, out, size, err);
 
 	if (r != MX_FOUND && size > 0)
 		out[0] = '\0';
 	return r;
+}
+
+enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size_t len,
+			      char *out, size_t size, struct mx_err *err)
+{
+	return mx_srs_forward_via(srs, srs->store, sender, len, out, size, err);
+}
+
+enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
+			      char *out, size_t size, struct mx_err *err)
+{
+	return mx_srs_reverse_via(srs, srs->store, addr, len, out, size, err);
 }

@@ -111,6 +111,11 @@ void mx_srs_settings_wipe(struct mx_srs_settings *set);
 int mx_srs_create(const struct mx_srs_settings *set, struct mx_srs **srs_r,
 		  struct mx_err *err);
 void mx_srs_destroy(struct mx_srs **srs);
+/* A copy of srs (same settings, clock and store) for the use of one
+ * thread at a time only: its hashes re-use its HMAC contexts instead of
+ * copying them, which is faster. Free it with mx_srs_destroy. Returns 0,
+ * or -1 with a reason. */
+int mx_srs_dup_one_thread(const struct mx_srs *srs, struct mx_srs **copy_r, struct mx_err *err);
 
 /* Injectable clock (tests, tools); the default is time(NULL). */
 void mx_srs_set_clock(struct mx_srs *srs, time_t (*now)(void *ctx), void *ctx);
@@ -138,5 +143,16 @@ enum mx_result mx_srs_forward(const struct mx_srs *srs, const char *sender, size
  *   MX_TEMP      the store failed or none is set for a keyed address */
 enum mx_result mx_srs_reverse(const struct mx_srs *srs, const char *addr, size_t len,
 			      char *out, size_t size, struct mx_err *err);
+
+/* The same two with `store` for this call in place of the context's
+ * (NULL: none). A caller that must not block passes a store whose
+ * callbacks only note that the database was needed, and repeats the
+ * call elsewhere with the real one. */
+enum mx_result mx_srs_forward_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *sender, size_t len, char *out, size_t size,
+				  struct mx_err *err);
+enum mx_result mx_srs_reverse_via(const struct mx_srs *srs, const struct mx_srs_store *store,
+				  const char *addr, size_t len, char *out, size_t size,
+				  struct mx_err *err);
 
 #endif

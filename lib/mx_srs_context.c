@@ -110,6 +110,26 @@ int mx_srs_create(const struct mx_srs_settings *set, struct mx_srs **srs_r,
 	return 0;
 }
 
+int mx_srs_dup_one_thread(const struct mx_srs *srs, struct mx_srs **copy_r, struct mx_err *err)
+{
+	struct mx_srs *c = malloc(sizeof(*c));
+
+	*copy_r = NULL;
+	if (c == NULL)
+		return mx_err_set(err, "srs: out of memory");
+	*c = *srs;
+	c->mac = NULL;
+	memset(c->keyed, 0, sizeof(c->keyed));
+	c->secret_count = 0;
+	if (srs_keys_copy(c, srs, err) < 0) {
+		free(c);
+		return -1;
+	}
+	c->one_thread = true;
+	*copy_r = c;
+	return 0;
+}
+
 void mx_srs_destroy(struct mx_srs **srs)
 {
 	if (*srs == NULL)

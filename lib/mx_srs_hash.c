@@ -65,6 +65,21 @@ int srs_keys_create(struct mx_srs *srs, const struct mx_srs_settings *set,
 	return 0;
 }
 
+int srs_keys_copy(struct mx_srs *dst, const struct mx_srs *src, struct mx_err *err)
+{
+	if (EVP_MAC_up_ref(src->mac) != 1)
+		return mx_err_set(err, "srs: cannot share the HMAC implementation");
+	dst->mac = src->mac;
+	for (size_t i = 0; i < src->secret_count; i++) {
+		if ((dst->keyed[i] = EVP_MAC_CTX_dup(src->keyed[i])) == NULL) {
+			srs_keys_destroy(dst);
+			return mx_err_set(err, "srs: cannot copy the HMAC-SHA1 key %zu", i + 1);
+		}
+		dst->secret_count = i + 1;
+	}
+	return 0;
+}
+
 void srs_keys_destroy(struct mx_srs *srs)
 {
 	for (size_t i = 0; i < MX_SRS_SECRETS_MAX; i++) {
@@ -104,8 +119,10 @@ static enum mx_result hmac_b64(const struct mx_srs *srs, size_t idx,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned char lower[LOWER_CHUNK];
 	size_t mdlen = 0;
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(srs->keyed[idx]);
-	bool ok = ctx != NULL;
+	/* A context for one thread re-keys its own in place (cheaper than a
+	 * copy per hash); a shared one is copied, as threads may hash at once. */
+	EVP_MAC_CTX *ctx = srs->one_thread ? srs->keyed[idx] : EVP_MAC_CTX_dup(srs->keyed[idx]);
+	bool ok = ctx != NULL && (!srs->one_thread || EVP_MAC_init(ctx, NULL, 0, NULL) == 1);
 
 	for (size_t f = 0; ok && f < n; f++) {
 		for (size_t off = 0; ok && off < fields[f].len; off += LOWER_CHUNK) {
@@ -118,7 +135,8 @@ static enum mx_result hmac_b64(const struct mx_srs *srs, size_t idx,
 		}
 	}
 	ok = ok && EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1 && mdlen == SHA1_LEN;
-	EVP_MAC_CTX_free(ctx);
+	if (!srs->one_thread)
+		EVP_MAC_CTX_free(ctx);
 	if (!ok)
 		return srs_fail(MX_TEMP, err, "srs: HMAC-SHA1 failed");
 	b64_digest(md, out);

@@ -26,6 +26,7 @@ struct mx_srs {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *keyed[MX_SRS_SECRETS_MAX];  /* one HMAC-SHA1 per secret */
 	size_t secret_count;
+	bool one_thread;   /* keyed[] re-initialised in place, not copied per hash */
 	time_t (*now)(void *ctx);
 	void *now_ctx;
 	const struct mx_srs_store *store;
@@ -45,6 +46,8 @@ enum mx_result srs_fail(enum mx_result r, struct mx_err *err, const char *fmt, .
 int srs_keys_create(struct mx_srs *srs, const struct mx_srs_settings *set,
 		    struct mx_err *err);
 void srs_keys_destroy(struct mx_srs *srs);
+/* Give dst its own copies of the keyed contexts of src. */
+int srs_keys_copy(struct mx_srs *dst, const struct mx_srs *src, struct mx_err *err);
 
 /* The hash we write: first hash_length characters of the base64 (or
  * base64url) HMAC of the ASCII-lowercased fields, with the first secret.

@@ -19,7 +19,8 @@
 static const char *const mapd_keys[] = {
 	"listen", "allow_remote", "recipient_delimiter", "cache_ttl", "negative_ttl",
 	"cache_size", "idle_timeout", "request_timeout", "max_connections", "max_reply",
-	"workers", "socket_mode", "socket_group", "domains_ttl", MX_DAEMON_CONFIG_KEYS, NULL,
+	"workers", "socket_mode", "socket_group", "domains_ttl", "domains_refresh",
+	MX_DAEMON_CONFIG_KEYS, NULL,
 };
 
 static int parse_listen(const config_setting_t *section, bool allow_remote,
@@ -162,10 +163,14 @@ int mapd_config_parse(const config_t *cfg, struct mapd_config *conf, struct mx_e
 	    mx_config_uint(s, "max_reply", 100000, 64, REPLY_MAX, &conf->max_reply, err) < 0 ||
 	    mx_config_uint(s, "workers", conf->db.pool_size, 1, WORKERS_MAX, &conf->workers, err) < 0 ||
 	    mx_config_seconds(s, "domains_ttl", 60, 0, 86400, &conf->domains_ttl, err) < 0 ||
+	    mx_config_seconds(s, "domains_refresh", 10, 1, 86400, &conf->domains_refresh, err) < 0 ||
 	    parse_socket_access(s, conf, err) < 0 ||
 	    mx_daemon_config_parse(s, &conf->daemon, err) < 0 ||
 	    parse_srs(cfg, conf, err) < 0)
 		return -1;
+	/* A snapshot must be loaded again before it is too old to use. */
+	if (conf->domains_ttl > 0 && conf->domains_refresh >= conf->domains_ttl)
+		conf->domains_refresh = conf->domains_ttl > 1 ? conf->domains_ttl / 2 : 1;
 	return 0;
 }
 

@@ -42,7 +42,8 @@ struct mapd_config {
 	 * Owned by the configuration until handed to the workers. */
 	struct mx_srs *srs;
 	char srs_domain[MX_DOMAIN_MAX + 1];
-	unsigned domains_ttl;      /* seconds: srs_forward's snapshot of our domains */
+	unsigned domains_ttl;      /* seconds: oldest snapshot of our domains used (0: none) */
+	unsigned domains_refresh;  /* seconds between loads of it (< domains_ttl) */
 };
 
 /* Load `path` and fill conf. Returns 0, or -1 with "file:line: why". */

@@ -85,6 +85,7 @@ static void reload(struct mapd_state *st)
 	srs.srs = conf->srs;
 	srs.domain = conf->srs_domain;
 	srs.domains_ttl = conf->domains_ttl;
+	srs.domains_refresh = conf->domains_refresh;
 	conf->srs = NULL;  /* the workers own it now */
 	mapd_workers_reconfigure(st->workers, pool, &srs, conf->delimiter, conf->max_reply);
 	mapd_server_limits_from(conf, &lim);
@@ -137,6 +138,7 @@ static int start(struct mapd_state *st, struct mx_err *err)
 	srs.srs = conf->srs;
 	srs.domain = conf->srs_domain;
 	srs.domains_ttl = conf->domains_ttl;
+	srs.domains_refresh = conf->domains_refresh;
 	st->workers = mapd_workers_start(conf->workers, pool, &srs, conf->delimiter, conf->max_reply, err);
 	if (st->workers != NULL)
 		conf->srs = NULL;  /* the workers own it now */

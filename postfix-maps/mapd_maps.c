@@ -40,8 +40,10 @@ const struct mapd_map mapd_maps[] = {
 	  .nparams = 2, .lookup = mapd_lookup_sql },
 	{ .name = "sender_login", .keys = MX_KEY_ADDRESS, .sql = sql_sender_login, .nparams = 2,
 	  .lookup = mapd_lookup_sql },
-	{ .name = "srs_forward", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_forward },
-	{ .name = "srs_reverse", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_reverse },
+	{ .name = "srs_forward", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_forward,
+	  .inline_lookup = mapd_inline_srs_forward },
+	{ .name = "srs_reverse", .keys = MX_KEY_EXACT, .lookup = mapd_lookup_srs_reverse,
+	  .inline_lookup = mapd_inline_srs_reverse },
 	{ .name = "transport", .keys = MX_KEY_DOMAIN, .sql = sql_transport, .nparams = 1,
 	  .lookup = mapd_lookup_sql },
 };

@@ -3,7 +3,9 @@
  *
  * Adding a map is one entry in the table of mapd_maps.c: a name, how the
  * key is turned into lookup keys, and a lookup function (the SQL driver
- * for database maps). Lookups run in worker threads. */
+ * for database maps). Lookups run in worker threads; a map may also have
+ * an inline lookup, tried first in the event loop, that answers when it
+ * needs no database and declines otherwise. */
 #ifndef MAPD_MAPS_H
 #define MAPD_MAPS_H
 
@@ -39,6 +41,9 @@ struct mapd_answer {
 struct mapd_map;
 typedef void mapd_lookup_fn(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 			    const char *key, size_t key_len, struct mapd_answer *ans);
+/* true: answered in ans, without blocking; false: ans is empty, ask a worker. */
+typedef bool mapd_inline_fn(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			    const char *key, size_t key_len, struct mapd_answer *ans);
 
 struct mapd_map {
 	const char *name;
@@ -47,6 +52,7 @@ struct mapd_map {
 	const char *sql;          /* for mapd_lookup_sql: '?' placeholders, all bound to the key */
 	unsigned nparams;
 	mapd_lookup_fn *lookup;
+	mapd_inline_fn *inline_lookup;  /* NULL: always a worker */
 };
 
 extern const struct mapd_map mapd_maps[];
@@ -65,6 +71,12 @@ void mapd_lookup_sql(const struct mapd_map *map, const struct mapd_lookup_ctx *c
 void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 			     const char *key, size_t key_len, struct mapd_answer *ans);
 void mapd_lookup_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans);
+/* Their inline forms: our domains from a fresh snapshot only, and no
+ * store of long senders (those go to a worker). */
+bool mapd_inline_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans);
+bool mapd_inline_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 			     const char *key, size_t key_len, struct mapd_answer *ans);
 
 #endif

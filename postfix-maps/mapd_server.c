@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mapd_ratelog.h"
 #include "mapd_request.h"
 #include "mapd_server.h"
 #include "mx_daemon.h"
@@ -34,6 +35,7 @@
 #define ACCEPTS_PER_EVENT 64
 #define TICK_MS 200
 #define PEER_MAX 64
+#define OUT_BATCH 16384          /* replies gathered before they are written */
 
 enum handle_kind { H_LISTENER, H_SIGNAL, H_WORKERS, H_CONN };
 
@@ -52,9 +54,9 @@ struct conn {
 	bool failed;             /* no memory for a reply: close */
 	int64_t last_io_ms;
 	int64_t req_start_ms;    /* first byte of the pending request, 0 if none */
-	int64_t out_since_ms;
-	char *out;
-	size_t out_len, out_off;
+	int64_t out_since_ms;    /* replies waiting, and none written since */
+	char *out;               /* replies not yet written: [out_off, out_len) */
+	size_t out_len, out_off, out_cap;
 	size_t in_len;
 	char peer[PEER_MAX];
 	char in[MAPD_REQUEST_BUF];
@@ -77,6 +79,7 @@ struct mapd_server {
 	int64_t last_refuse_log_ms;
 	int64_t last_deadline_check_ms;
 	unsigned refused;
+	struct mapd_ratelog temp_log;  /* TEMP answers: first logged, then counted */
 };
 
 static int64_t now_ms(void)
@@ -124,6 +127,7 @@ struct mapd_server *mapd_server_new(const int *listen_fds, unsigned nlisten, int
 	s->cache = cache;
 	s->lim = *limits;
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	mapd_ratelog_init(&s->temp_log, MAPD_TEMP_LOG_PERIOD_MS);
 	s->sig = (struct handle){ H_SIGNAL, signal_fd };
 	s->wk = (struct handle){ H_WORKERS, mapd_workers_fd(workers) };
 	if (ep_add(s->epfd, &s->sig, EPOLLIN) < 0 || ep_add(s->epfd, &s->wk, EPOLLIN) < 0)
@@ -294,33 +298,50 @@ static void accept_clients(struct mapd_server *s, struct handle *l)
 
 /* -- replies ---------------------------------------------------------- */
 
-/* Queue the reply "<status><value>" as one netstring. */
+/* Queue the reply "<status><value>" as one netstring, after the replies
+ * not yet written (answers given in the loop are sent in batches). */
 static void conn_reply(struct conn *c, const char *status, const char *value, size_t value_len)
 {
 	size_t slen = strlen(status), plen = slen + value_len;
 	size_t need = mx_netstring_encoded_len(plen);
+	char *p;
 	int h;
 
-	c->out = malloc(need + 1);
-	if (c->out == NULL) {
-		mx_log_err("%s: out of memory for a reply; closing", c->peer);
-		c->failed = true;
+	if (c->failed)
 		return;
+	if (c->out_off > 0 && c->out_len + need + 1 > c->out_cap) {
+		/* Drop what is written: the buffer stays near OUT_BATCH. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
 	}
-	h = snprintf(c->out, need + 1, "%zu:", plen);
+	if (c->out_len + need + 1 > c->out_cap) {
+		size_t cap = c->out_len + need + 1;
+
+		if (c->out == NULL || cap < OUT_BATCH)
+			cap = cap < OUT_BATCH ? OUT_BATCH : cap;
+		p = realloc(c->out, cap);
+		if (p == NULL) {
+			mx_log_err("%s: out of memory for a reply; closing", c->peer);
+			c->failed = true;
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	if (c->out_len == c->out_off)
+		c->out_since_ms = now_ms();
+	p = c->out + c->out_len;
+	h = snprintf(p, need + 1, "%zu:", plen);
 	if (h < 0 || (size_t)h + plen + 1 != need) {
-		free(c->out);
-		c->out = NULL;
 		c->failed = true;
 		return;
 	}
-	memcpy(c->out + h, status, slen);
+	memcpy(p + h, status, slen);
 	if (value_len > 0)
-		memcpy(c->out + (size_t)h + slen, value, value_len);
-	c->out[need - 1] = ',';
-	c->out_len = need;
-	c->out_off = 0;
-	c->out_since_ms = now_ms();
+		memcpy(p + (size_t)h + slen, value, value_len);
+	p[need - 1] = ',';
+	c->out_len += need;
 }
 
 /* Reply OK with value, re-appending the unmatched extension, in the case
@@ -363,6 +384,16 @@ static void conn_reply_found(struct mapd_server *s, struct conn *c, const struct
 	conn_reply(c, "OK ", value, value_len);
 }
 
+/* A summary of the TEMP answers not logged one by one, when one is due. */
+static void temp_log_tick(struct mapd_server *s, int64_t now)
+{
+	unsigned n;
+
+	if (mapd_ratelog_tick(&s->temp_log, now, &n))
+		mx_log_warn("%u more TEMP answer(s) in the last %d s (not logged one by one)", n,
+			    MAPD_TEMP_LOG_PERIOD_MS / 1000);
+}
+
 static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struct mapd_map *map,
 			      const char *key, const char *key_sent, size_t key_len,
 			      enum mx_result r, const char *value, size_t value_len,
@@ -380,6 +411,15 @@ static void conn_reply_answer(struct mapd_server *s, struct conn *c, const struc
 	case MX_TEMP:
 	case MX_PERM:
 		mx_log_safe(why, sizeof(why), reason, strlen(reason));
+		if (r == MX_TEMP) {
+			int64_t now = now_ms();
+
+			temp_log_tick(s, now);
+			if (!mapd_ratelog_event(&s->temp_log, now)) {
+				conn_reply(c, "TEMP ", why, strlen(why));
+				return;
+			}
+		}
 		mx_log_warn("%s %s: %s", map->name, mx_log_safe(safe, sizeof(safe), key, key_len), why);
 		conn_reply(c, r == MX_TEMP ? "TEMP " : "PERM ", why, strlen(why));
 		return;
@@ -404,10 +444,11 @@ static bool conn_flush(struct mapd_server *s, struct conn *c)
 		}
 		c->out_off += (size_t)n;
 		c->last_io_ms = now_ms();
+		c->out_since_ms = c->last_io_ms;  /* the client reads: not stuck */
 	}
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_off = 0;
+	c->out_len = c->out_off = c->out_cap = 0;
 	return true;
 }
 
@@ -420,6 +461,21 @@ static void conn_consume(struct conn *c, size_t n)
 	c->req_start_ms = c->in_len > 0 ? now_ms() : 0;
 }
 
+/* Keep a found or not-found answer for its ttl. */
+static void cache_answer(struct mapd_server *s, const struct mapd_map *m, const char *key,
+			 size_t key_len, const struct mapd_answer *a)
+{
+	unsigned ttl;
+
+	if (a->result != MX_FOUND && a->result != MX_NOTFOUND)
+		return;
+	ttl = a->result == MX_FOUND ? s->lim.cache_ttl : s->lim.negative_ttl;
+	if (a->value_len <= s->lim.max_reply &&
+	    mapd_cache_put(s->cache, (unsigned)(m - mapd_maps), key, key_len, a->result,
+			   a->value, a->value_len, a->ext, ttl) < 0)
+		mx_log_warn("out of memory: answer not cached");
+}
+
 static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd_request *req)
 {
 	unsigned map = (unsigned)(req->map - mapd_maps);
@@ -427,11 +483,19 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	const char *value;
 	size_t value_len;
 	struct mx_key_ext ext;
+	struct mapd_answer a;
 	struct mapd_job *job;
 
 	if (mapd_cache_get(s->cache, map, req->key, req->key_len, &r, &value, &value_len, &ext)) {
 		conn_reply_answer(s, c, req->map, req->key, req->key_sent, req->key_len,
 				  r, value, value_len, ext, "");
+		return;
+	}
+	if (mapd_workers_answer_inline(s->workers, req->map, req->key, req->key_len, &a)) {
+		cache_answer(s, req->map, req->key, req->key_len, &a);
+		conn_reply_answer(s, c, req->map, req->key, req->key_sent, req->key_len,
+				  a.result, a.value, a.value_len, a.ext, a.reason);
+		free(a.value);
 		return;
 	}
 	job = calloc(1, sizeof(*job));
@@ -449,44 +513,60 @@ static void conn_lookup(struct mapd_server *s, struct conn *c, const struct mapd
 	mapd_workers_submit(s->workers, job);
 }
 
-/* Parse and answer buffered requests while the connection is free.
- * Returns false if the connection was closed. */
+/* Parse and answer buffered requests while no lookup is in flight and
+ * fewer than OUT_BATCH bytes of replies wait; write them; go on while
+ * they could all be written. Returns false if the connection was closed. */
 static bool conn_process(struct mapd_server *s, struct conn *c)
 {
 	struct mapd_request req;
 	struct mx_err err;
 	size_t consumed;
 
-	while (c->job == NULL && c->out == NULL && !s->draining) {
-		switch (mapd_request_parse(c->in, c->in_len, &req, &consumed, &err)) {
-		case MAPD_REQ_PARTIAL:
-			if (c->peer_eof) {
-				if (c->in_len > 0)
-					mx_log_warn("%s: connection closed in the middle of a request", c->peer);
+	for (;;) {
+		bool partial = false;
+
+		while (!partial && c->job == NULL && c->out_len - c->out_off < OUT_BATCH &&
+		       !c->failed && !s->draining) {
+			switch (mapd_request_parse(c->in, c->in_len, &req, &consumed, &err)) {
+			case MAPD_REQ_PARTIAL:
+				if (c->peer_eof && c->out == NULL) {
+					if (c->in_len > 0)
+						mx_log_warn("%s: connection closed in the middle of a request",
+							    c->peer);
+					conn_close(s, c);
+					return false;
+				}
+				if (c->in_len > 0 && c->req_start_ms == 0)
+					c->req_start_ms = now_ms();
+				partial = true;
+				break;
+			case MAPD_REQ_CLOSE:
+				mx_log_warn("%s: malformed request, closing: %s", c->peer, err.text);
+				/* The replies before it, as far as they can go now. */
+				if (c->out != NULL && !conn_flush(s, c))
+					return false;
 				conn_close(s, c);
 				return false;
+			case MAPD_REQ_PERM:
+				mx_log_warn("%s: bad request: %s", c->peer, err.text);
+				conn_consume(c, consumed);
+				conn_reply(c, "PERM ", err.text, strlen(err.text));
+				break;
+			case MAPD_REQ_OK:
+				conn_consume(c, consumed);
+				conn_lookup(s, c, &req);
+				break;
 			}
-			if (c->in_len > 0 && c->req_start_ms == 0)
-				c->req_start_ms = now_ms();
-			return true;
-		case MAPD_REQ_CLOSE:
-			mx_log_warn("%s: malformed request, closing: %s", c->peer, err.text);
-			conn_close(s, c);
-			return false;
-		case MAPD_REQ_PERM:
-			mx_log_warn("%s: bad request: %s", c->peer, err.text);
-			conn_consume(c, consumed);
-			conn_reply(c, "PERM ", err.text, strlen(err.text));
-			break;
-		case MAPD_REQ_OK:
-			conn_consume(c, consumed);
-			conn_lookup(s, c, &req);
-			break;
 		}
 		if ((c->out != NULL || c->failed) && !conn_flush(s, c))
 			return false;
+		if (c->job != NULL || c->out != NULL || s->draining)
+			return true;
+		if (partial && !c->peer_eof)
+			return true;
+		/* All written: answer what the batch limit held back (or, the
+		 * peer gone, close once its replies are out). */
 	}
-	return true;
 }
 
 static void conn_readable(struct mapd_server *s, struct conn *c)
@@ -545,17 +625,10 @@ static void jobs_done(struct mapd_server *s)
 	for (; job != NULL; job = next) {
 		struct conn *c = job->owner;
 		struct mapd_answer *a = &job->answer;
-		unsigned map = (unsigned)(job->map - mapd_maps);
 
 		next = job->next;
 		s->inflight--;
-		if (a->result == MX_FOUND || a->result == MX_NOTFOUND) {
-			unsigned ttl = a->result == MX_FOUND ? s->lim.cache_ttl : s->lim.negative_ttl;
-			if (a->value_len <= s->lim.max_reply &&
-			    mapd_cache_put(s->cache, map, job->key, job->key_len, a->result,
-					   a->value, a->value_len, a->ext, ttl) < 0)
-				mx_log_warn("out of memory: answer not cached");
-		}
+		cache_answer(s, job->map, job->key, job->key_len, a);
 		c->job = NULL;
 		if (c->dead) {
 			conn_free(s, c);
@@ -581,6 +654,7 @@ static void check_deadlines(struct mapd_server *s)
 	int64_t idle = (int64_t)s->lim.idle_timeout * 1000;
 	struct conn *c, *next;
 
+	temp_log_tick(s, now);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->dead || c->job != NULL)

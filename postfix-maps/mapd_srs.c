@@ -16,9 +16,15 @@
  * the address as unknown and refuses it at RCPT like any unknown
  * recipient. A database failure (our domains, the store of long
  * senders) is TEMP, never a rewrite made without knowing. Without an
- * `srs` section both maps answer PERM: a configuration error. */
+ * `srs` section both maps answer PERM: a configuration error.
+ *
+ * Both maps also have an inline form that the event loop tries first:
+ * the same answers, computed in place, whenever neither the list of our
+ * domains (a fresh snapshot) nor the store of long senders is needed;
+ * otherwise it declines and the lookup goes to a worker. */
 #include "mxkit-config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -72,59 +78,149 @@ static bool srs_begin(const struct mapd_lookup_ctx *ctx, struct mapd_answer *ans
 	return false;
 }
 
+/* The store the inline lookups use: it only notes that the database
+ * was needed (a long sender, a keyed address), so that the lookup is
+ * repeated in a worker with the real one. */
+struct defer {
+	bool needed;
+};
+
+static enum mx_result defer_store(void *ctx, const char *key, const char *sender, time_t expiry,
+				  struct mx_err *err)
+{
+	(void)key;
+	(void)sender;
+	(void)expiry;
+	((struct defer *)ctx)->needed = true;
+	mx_err_set(err, "needs the database");
+	return MX_TEMP;
+}
+
+static enum mx_result defer_fetch(void *ctx, const char *key, char *buf, size_t size,
+				  struct mx_err *err)
+{
+	(void)key;
+	(void)buf;
+	(void)size;
+	((struct defer *)ctx)->needed = true;
+	mx_err_set(err, "needs the database");
+	return MX_TEMP;
+}
+
+/* The domain of key: false (NOTFOUND answered) without one. */
+static bool key_domain(const char *key, size_t key_len, const char **dom, size_t *dlen)
+{
+	const char *at = memrchr(key, '@', key_len);
+
+	if (at == NULL || at + 1 == key + key_len)
+		return false;  /* the null sender, or no domain: Postfix's own */
+	*dom = at + 1;
+	*dlen = (size_t)(key + key_len - at - 1);
+	return true;
+}
+
+/* The answer for a rewrite's result: the address, TEMP, or NOTFOUND (a
+ * refusal is logged with `refusal`). */
+static void answer_result(const struct mapd_lookup_ctx *ctx, enum mx_result r, const char *out,
+			  const struct mx_err *err, const char *refusal, struct mapd_answer *ans)
+{
+	if (r == MX_FOUND)
+		answer_value(ans, out, ctx->max_reply);
+	else if (r == MX_TEMP)
+		answer_reason(ans, MX_TEMP, err->text);
+	else if (r == MX_PERM)
+		log_why(refusal, err);
+}
+
+/* Rewrite key through store (NULL: the context's) into ans. */
+static void forward_answer(const struct mapd_lookup_ctx *ctx, const struct mx_srs_store *store,
+			   const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	char out[MX_SRS_ADDRESS_SIZE];
+	struct mx_err err;
+	enum mx_result r;
+
+	r = store != NULL ? mx_srs_forward_via(ctx->srs, store, key, key_len, out, sizeof(out), &err)
+			  : mx_srs_forward(ctx->srs, key, key_len, out, sizeof(out), &err);
+	answer_result(ctx, r, out, &err, "srs_forward: not rewritten", ans);
+}
+
 void mapd_lookup_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 			     const char *key, size_t key_len, struct mapd_answer *ans)
 {
-	char out[MX_SRS_ADDRESS_SIZE];
-	const char *at;
+	const char *dom;
+	size_t dlen;
 	struct mx_err err;
 	enum mx_result r;
 
 	(void)map;
-	if (!srs_begin(ctx, ans))
+	if (!srs_begin(ctx, ans) || !key_domain(key, key_len, &dom, &dlen))
 		return;
-	at = memrchr(key, '@', key_len);
-	if (at == NULL || at + 1 == key + key_len)
-		return;  /* the null sender, or no domain: Postfix's own */
-	r = mapd_domains_is_ours(ctx->domains, ctx->db, at + 1, (size_t)(key + key_len - at - 1), &err);
+	r = mapd_domains_is_ours(ctx->domains, ctx->db, dom, dlen, &err);
 	if (r == MX_TEMP) {
 		answer_reason(ans, MX_TEMP, err.text);
 		return;
 	}
 	if (r == MX_FOUND)
 		return;  /* one of our domains: SPF passes as it is */
-	r = mx_srs_forward(ctx->srs, key, key_len, out, sizeof(out), &err);
+	forward_answer(ctx, NULL, key, key_len, ans);
+}
+
+bool mapd_inline_srs_forward(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	struct defer d = { false };
+	const struct mx_srs_store store = { defer_store, defer_fetch, &d };
+	const char *dom;
+	size_t dlen;
+	enum mx_result r;
+
+	(void)map;
+	if (!srs_begin(ctx, ans) || !key_domain(key, key_len, &dom, &dlen))
+		return true;
+	r = mapd_domains_peek(ctx->domains, dom, dlen);
+	if (r == MX_TEMP)
+		return false;  /* no fresh snapshot: a worker loads it or says TEMP */
 	if (r == MX_FOUND)
-		answer_value(ans, out, ctx->max_reply);
-	else if (r == MX_TEMP)
-		answer_reason(ans, MX_TEMP, err.text);
-	else if (r == MX_PERM)
-		log_why("srs_forward: not rewritten", &err);
+		return true;
+	forward_answer(ctx, &store, key, key_len, ans);
+	return !d.needed;
+}
+
+/* Reverse key through store (NULL: the context's) into ans. */
+static void reverse_answer(const struct mapd_lookup_ctx *ctx, const struct mx_srs_store *store,
+			   const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	char out[MX_SRS_ADDRESS_SIZE];
+	const char *dom;
+	struct mx_err err;
+	enum mx_result r;
+	size_t dlen;
+
+	if (!key_domain(key, key_len, &dom, &dlen) || dlen != strlen(ctx->srs_domain) ||
+	    strncasecmp(dom, ctx->srs_domain, dlen) != 0)
+		return;  /* only addresses in the SRS domain are ours to reverse */
+	r = store != NULL ? mx_srs_reverse_via(ctx->srs, store, key, key_len, out, sizeof(out), &err)
+			  : mx_srs_reverse(ctx->srs, key, key_len, out, sizeof(out), &err);
+	answer_result(ctx, r, out, &err, "srs_reverse: refused", ans);
 }
 
 void mapd_lookup_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
 			     const char *key, size_t key_len, struct mapd_answer *ans)
 {
-	char out[MX_SRS_ADDRESS_SIZE];
-	const char *at;
-	struct mx_err err;
-	enum mx_result r;
-	size_t dlen;
+	(void)map;
+	if (srs_begin(ctx, ans))
+		reverse_answer(ctx, NULL, key, key_len, ans);
+}
+
+bool mapd_inline_srs_reverse(const struct mapd_map *map, const struct mapd_lookup_ctx *ctx,
+			     const char *key, size_t key_len, struct mapd_answer *ans)
+{
+	struct defer d = { false };
+	const struct mx_srs_store store = { defer_store, defer_fetch, &d };
 
 	(void)map;
-	if (!srs_begin(ctx, ans))
-		return;
-	at = memrchr(key, '@', key_len);
-	if (at == NULL)
-		return;
-	dlen = (size_t)(key + key_len - at - 1);
-	if (dlen != strlen(ctx->srs_domain) || strncasecmp(at + 1, ctx->srs_domain, dlen) != 0)
-		return;  /* only addresses in the SRS domain are ours to reverse */
-	r = mx_srs_reverse(ctx->srs, key, key_len, out, sizeof(out), &err);
-	if (r == MX_FOUND)
-		answer_value(ans, out, ctx->max_reply);
-	else if (r == MX_TEMP)
-		answer_reason(ans, MX_TEMP, err.text);
-	else if (r == MX_PERM)
-		log_why("srs_reverse: refused", &err);
+	if (srs_begin(ctx, ans))
+		reverse_answer(ctx, &store, key, key_len, ans);
+	return !d.needed;
 }

@@ -4,10 +4,15 @@
  * order, run the map's lookup against the current database pool, and put
  * the finished job on a done list, waking the loop through an eventfd.
  * The database pool can be replaced (SIGHUP): jobs that already hold the
- * old one finish with it, and it is freed when the last one is done. */
+ * old one finish with it, and it is freed when the last one is done.
+ * One more thread keeps the snapshot of our domains (mapd_domains.h)
+ * fresh: it loads it at start, after each reconfiguration and every
+ * domains_refresh seconds. Lookups that need no database (the SRS maps
+ * while the snapshot is fresh) are answered in the loop's own thread. */
 #ifndef MAPD_WORKERS_H
 #define MAPD_WORKERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +36,8 @@ struct mapd_workers;
 struct mapd_workers_srs {
 	struct mx_srs *srs;
 	const char *domain;
-	unsigned domains_ttl;   /* lifetime of the snapshot of our domains */
+	unsigned domains_ttl;   /* oldest snapshot of our domains used (0: none) */
+	unsigned domains_refresh;  /* seconds between loads of it */
 };
 
 /* Start n threads using pool and srs->srs (the workers own both from
@@ -46,6 +52,12 @@ int mapd_workers_fd(const struct mapd_workers *w);
 void mapd_workers_submit(struct mapd_workers *w, struct mapd_job *job);
 /* Take the list of finished jobs (linked by next), draining the fd. */
 struct mapd_job *mapd_workers_done(struct mapd_workers *w);
+/* Answer in the calling thread if the map can without the database
+ * (true: ans is filled, its value to be freed by the caller); false: the
+ * lookup must go to a worker. Call it from the thread that calls
+ * mapd_workers_reconfigure (the event loop). */
+bool mapd_workers_answer_inline(struct mapd_workers *w, const struct mapd_map *map,
+				const char *key, size_t key_len, struct mapd_answer *ans);
 /* Use a new pool, SRS context, delimiter and reply limit for jobs taken
  * from now on (the workers own pool and srs->srs, also on failure). */
 void mapd_workers_reconfigure(struct mapd_workers *w, struct mx_db_pool *pool,

@@ -53,6 +53,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.max_reply, 100000);
 	ck_assert_uint_eq(conf.workers, conf.db.pool_size);
 	ck_assert_uint_eq(conf.socket_mode, 0660);
+	ck_assert_uint_eq(conf.domains_ttl, 60);
+	ck_assert_uint_eq(conf.domains_refresh, 10);
 	ck_assert(!conf.allow_remote && !conf.has_socket_group && !conf.daemon.has_user);
 	ck_assert_str_eq(conf.daemon.pid_file, "");
 	ck_assert_str_eq(conf.daemon.log_file, "");
@@ -90,6 +92,32 @@ START_TEST(test_values)
 }
 END_TEST
 
+/* domains_refresh: as given while below domains_ttl, else half of it. */
+static const struct {
+	const char *text;
+	unsigned ttl, refresh;
+} refresh_cases[] = {
+	{ "domains_ttl = \"5m\"; domains_refresh = 30;", 300, 30 },
+	{ "domains_ttl = 5;", 5, 2 },
+	{ "domains_ttl = 1;", 1, 1 },
+	{ "domains_ttl = 20; domains_refresh = 20;", 20, 10 },
+	{ "domains_ttl = 0; domains_refresh = 99;", 0, 99 },
+};
+
+START_TEST(test_domains_refresh)
+{
+	static struct mapd_config conf;
+	static char text[256];
+	struct mx_err err;
+
+	(void)snprintf(text, sizeof(text), "mapd = { listen = \"unix:/run/x.sock\"; %s };\n",
+		       refresh_cases[_i].text);
+	ck_assert_msg(load(text, &conf, &err) == 0, "%s", err.text);
+	ck_assert_uint_eq(conf.domains_ttl, refresh_cases[_i].ttl);
+	ck_assert_uint_eq(conf.domains_refresh, refresh_cases[_i].refresh);
+}
+END_TEST
+
 struct bad_case {
 	const char *line;   /* the third line of the file, inside mapd = { ... } */
 	const char *want;   /* expected in the message, after "file:3: " */
@@ -106,6 +134,7 @@ static const struct bad_case bad_cases[] = {
 	{ "max_connections = 0;", "'max_connections' is 0" },
 	{ "max_reply = 10;", "'max_reply' is 10" },
 	{ "workers = 0;", "'workers' is 0" },
+	{ "domains_refresh = 0;", "'domains_refresh' must be between 1" },
 	{ "workers = 1000;", "'workers' is 1000" },
 	{ "socket_mode = \"0999\";", "'socket_mode' must be an octal string" },
 	{ "socket_mode = 660;", "'socket_mode' must be a string" },
@@ -173,6 +202,7 @@ static Suite *config_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
+	tcase_add_loop_test(tc, test_domains_refresh, 0, UNIT_CASES(refresh_cases));
 	tcase_add_loop_test(tc, test_bad_values, 0, UNIT_CASES(bad_cases));
 	tcase_add_test(tc, test_missing);
 	suite_add_tcase(s, tc);
