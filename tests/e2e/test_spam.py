@@ -151,8 +151,11 @@ def test_gtube_lands_in_junk_and_moving_it_out_trains_ham(spam_user):
         # Out of Junk into INBOX: a ham event, sent to rspamd's controller.
         typ, _ = imap.uid("MOVE", uids[0], "INBOX")
         assert typ == "OK"
-        done = poll(lambda: [e for e in events(spam_user) if e[0] == "ham" and e[3] == "done"],
-                    "a done ham event")
+        try:
+            done = poll(lambda: [e for e in events(spam_user) if e[0] == "ham" and e[3] == "done"],
+                        "a done ham event")
+        except AssertionError as e:
+            raise AssertionError("%s; events now: %r" % (e, events(spam_user))) from None
         assert done[0][1:3] == ("Junk", "INBOX"), done
         assert find(imap, "INBOX", token)
         assert len(events(spam_user)) == 1, events(spam_user)
