@@ -149,6 +149,7 @@ def test_gtube_lands_in_junk_and_moving_it_out_trains_ham(spam_user):
         assert find(imap, "INBOX", token) == []
 
         # Out of Junk into INBOX: a ham event, sent to rspamd's controller.
+        uids = find(imap, "Junk", token)  # selects Junk again
         typ, _ = imap.uid("MOVE", uids[0], "INBOX")
         assert typ == "OK"
         try:
