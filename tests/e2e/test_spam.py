@@ -10,11 +10,14 @@ rspamd_test_patterns=true so the add-header variant is honoured.
 """
 import base64
 import imaplib
+import os
+import pwd
 import random
 import re
 import secrets
 import smtplib
 import socket
+import stat
 import time
 from email.message import EmailMessage
 
@@ -25,6 +28,8 @@ from conftest import HOST, mysql, tls_context
 WAIT = 60  # seconds any one bounded wait may take
 RSPAMD_SECRET = "/etc/mxkit/rspamd-controller.secret"
 CONTROLLER = (HOST, 11334)
+GTUBE_STANDARD = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+TRAINING_SPOOL = "/var/spool/mxkit/training"
 GTUBE_ADD_HEADER = "YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 WORDS = ("meeting agenda quarterly report budget review project timeline update "
          "schedule lunch team notes draft proposal invoice client delivery").split()
@@ -160,6 +165,25 @@ def test_gtube_lands_in_junk_and_moving_it_out_trains_ham(spam_user):
         assert done[0][1:3] == ("Junk", "INBOX"), done
         assert find(imap, "INBOX", token)
         assert len(events(spam_user)) == 1, events(spam_user)
+
+
+def test_standard_gtube_is_refused_at_smtp(spam_user):
+    """rspamd 3.4 rejects the standard GTUBE string before any setting or
+    rule runs: the sending MTA gets a 5xx (nothing is accepted and lost)."""
+    msg, token = outside_message(spam_user.address, GTUBE_STANDARD)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send_outside(msg)
+    assert refused.value.smtp_code == 554, refused.value
+    with imaps(spam_user) as imap:
+        assert find(imap, "INBOX", token) == [] and find(imap, "Junk", token) == []
+
+
+def test_training_spool_directory_is_private_to_the_mail_user():
+    st = os.stat(TRAINING_SPOOL)
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700, oct(st.st_mode)
+    assert pwd.getpwuid(st.st_uid).pw_name == "vmail"
+    with open("/etc/mxkit/mxkit.conf") as f:
+        assert 'spool_dir = "%s";' % TRAINING_SPOOL in f.read()
 
 
 def test_moving_into_junk_trains_rspamd(spam_user):
