@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,18 @@ int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *er
 	pthread_mutex_unlock(&shared_lock);
 	mx_milter_shared_release(old);
 	return 0;
+}
+
+void mx_milter_app_started(struct mx_milter_app *app, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(app->started, sizeof(app->started), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(app->started))
+		snprintf(app->started, sizeof(app->started), "started");
 }
 
 static int start(const struct mx_daemon_args *args, struct mx_milter_app *app,

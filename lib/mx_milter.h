@@ -24,6 +24,9 @@
  * "inet:PORT@HOST", "inet6:PORT@HOST")? Returns 0 or -1 with why. */
 int mx_milter_check_socket(const char *spec, struct mx_err *err);
 
+/* Longest "started ..." log line. */
+#define MX_MILTER_STARTED_MAX 1536
+
 struct mx_milter_app {
 	const char *program;                    /* "mxkit-dkim" */
 	const struct mx_milter_callbacks *cb;
@@ -40,9 +43,14 @@ struct mx_milter_app {
 	int (*install)(struct mx_err *err);
 	/* After serving: drop the configuration and anything else. */
 	void (*shutdown)(void);
-	const char *started;                    /* logged once serving */
+	char started[MX_MILTER_STARTED_MAX];    /* logged once serving (mx_milter_app_started) */
 	bool installed;                         /* out: install was called */
 };
+
+/* Set the line logged once serving (printf format; cut to "started" if
+ * it does not fit). */
+void mx_milter_app_started(struct mx_milter_app *app, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Run the milter (see above). Returns the exit status (0 or 1); errors
  * are logged. When app->installed is false the caller still owns its

@@ -6,7 +6,9 @@
  * after every read: the MTA writes several packets in a row (a macro
  * packet and then its command, header after header) and with Nagle's
  * algorithm on its side each would otherwise wait for our delayed ACK
- * (about 40 ms on Linux). */
+ * (about 40 ms on Linux). A body packet larger than the read buffer is
+ * handed to the milter piece by piece as it arrives, so a connection's
+ * buffer stays at MX_MILTER_READ_CHUNK whatever the MTA's chunk size. */
 #include "mxkit-config.h"
 
 #include <errno.h>
@@ -21,9 +23,11 @@
 #include "mx_log.h"
 #include "mx_milter_session.h"
 
-/* Bytes asked of each read(); the buffer shrinks back to this between
- * messages after a large packet. */
-#define MX_MILTER_READ_CHUNK (64 * 1024)
+/* Bytes asked of each read() (every packet of a 2 KB message fits); a
+ * larger packet (a 64 KiB body chunk) grows the buffer for itself only,
+ * and it shrinks back to this once that packet is handled, so idle and
+ * signing connections hold little memory. */
+#define MX_MILTER_READ_CHUNK (16 * 1024)
 
 /* Wait until fd is ready for events; 0 on time-out, -1 on error. */
 static int wait_fd(int fd, short events, unsigned timeout)
@@ -62,6 +66,7 @@ static int write_all(int fd, const uint8_t *p, size_t len, unsigned timeout, str
 struct rbuf {
 	uint8_t *p;
 	size_t start, end, cap;
+	size_t body_left;   /* bytes of a streamed body packet still to come */
 };
 
 /* Make room for at least need bytes of packet and a read chunk. */
@@ -74,14 +79,16 @@ static int rbuf_room(struct rbuf *b, size_t need, struct mx_err *err)
 		b->end -= b->start;
 		b->start = 0;
 	}
-	if (b->end == 0 && b->cap > 2 * MX_MILTER_READ_CHUNK) {
-		free(b->p);  /* give a large packet's memory back */
-		b->p = NULL;
-		b->cap = 0;
-	}
 	want = b->end + MX_MILTER_READ_CHUNK;
 	if (want < need)
 		want = need;
+	if (b->cap > want && b->cap > MX_MILTER_READ_CHUNK + MX_MILTER_READ_CHUNK / 2) {
+		uint8_t *p = realloc(b->p, want);  /* give a large packet's memory back */
+		if (p != NULL) {
+			b->p = p;
+			b->cap = want;
+		}
+	}
 	if (want > b->cap) {
 		uint8_t *p = realloc(b->p, want);
 		if (p == NULL)
@@ -121,7 +128,7 @@ void mx_milter_conn_run(int fd, int is_tcp, unsigned timeout,
 			const struct mx_milter_callbacks *cb)
 {
 	struct mx_milter_ctx *ctx = malloc(sizeof(*ctx));
-	struct rbuf b = { NULL, 0, 0, 0 };
+	struct rbuf b = { NULL, 0, 0, 0, 0 };
 	struct mx_err err;
 
 	if (ctx == NULL) {
@@ -134,10 +141,29 @@ void mx_milter_conn_run(int fd, int is_tcp, unsigned timeout,
 	for (;;) {
 		struct mx_milter_packet p;
 		size_t need;
-		int r = mx_milter_packet_next(b.p + b.start, b.end - b.start, &p, &need, &err);
+		int r;
 
+		if (b.body_left > 0 && b.end > b.start) {
+			size_t n = b.end - b.start < b.body_left ? b.end - b.start : b.body_left;
+			b.body_left -= n;
+			r = mx_milter_session_body_piece(ctx, b.p + b.start, n, b.body_left == 0, &err);
+			b.start += n;
+			if (r < 0)
+				break;
+			continue;
+		}
+		need = 0;
+		r = b.body_left > 0 ? 0 :
+		    mx_milter_packet_next(b.p + b.start, b.end - b.start, &p, &need, &err);
 		if (r < 0)
 			break;
+		if (r == 0 && need > MX_MILTER_READ_CHUNK && b.end - b.start >= 5 &&
+		    b.p[b.start + 4] == MX_MILTER_C_BODY) {
+			/* A large body packet: stream it. */
+			b.body_left = need - 5;
+			b.start += 5;
+			continue;
+		}
 		if (r > 0) {
 			r = mx_milter_session_packet(ctx, &p, &err);
 			b.start += p.size;
@@ -157,7 +183,7 @@ void mx_milter_conn_run(int fd, int is_tcp, unsigned timeout,
 				break;
 			ctx->out.len = 0;
 		}
-		if (rbuf_room(&b, need, &err) < 0)
+		if (rbuf_room(&b, b.body_left > 0 ? 0 : need, &err) < 0)
 			break;
 		if (fill(fd, is_tcp, &b, timeout, &err) <= 0)
 			break;  /* EOF leaves err empty: the MTA closed */

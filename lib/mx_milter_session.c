@@ -353,6 +353,26 @@ static int do_eob(struct mx_milter_ctx *ctx, const struct mx_milter_packet *p,
 	return answer(ctx, st, 0, err);
 }
 
+int mx_milter_session_body_piece(struct mx_milter_ctx *ctx, const uint8_t *p, size_t len,
+				 bool last, struct mx_err *err)
+{
+	enum mx_milter_status st;
+
+	if (!ctx->negotiated)
+		return mx_err_set(err, "body before option negotiation");
+	if (ctx->cb->body != NULL &&
+	    (ctx->body_st == MX_MILTER_CONTINUE || ctx->body_st == MX_MILTER_NOREPLY)) {
+		st = ctx->cb->body(ctx, p, len);
+		if (st != MX_MILTER_CONTINUE && st != MX_MILTER_NOREPLY)
+			ctx->body_st = st;  /* the verdict; no more pieces to the milter */
+	}
+	if (!last)
+		return 0;
+	st = ctx->body_st;
+	ctx->body_st = MX_MILTER_CONTINUE;
+	return answer(ctx, st, MX_MILTER_P_NR_BODY, err);
+}
+
 int mx_milter_session_packet(struct mx_milter_ctx *ctx, const struct mx_milter_packet *p,
 			     struct mx_err *err)
 {

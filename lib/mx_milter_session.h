@@ -31,6 +31,7 @@ struct mx_milter_ctx {
 	struct mx_milter_macros macros[MX_MILTER_M_COUNT];
 	char *symlists[MX_MILTER_M_COUNT];
 	char reply[1024];      /* for the next REJECT/TEMPFAIL, "" if none */
+	enum mx_milter_status body_st;  /* of a body packet handed over in pieces */
 	struct mx_milter_out out;
 };
 
@@ -43,5 +44,11 @@ void mx_milter_session_free(struct mx_milter_ctx *ctx);
  * connection should be dropped). */
 int mx_milter_session_packet(struct mx_milter_ctx *ctx, const struct mx_milter_packet *p,
 			     struct mx_err *err);
+
+/* A piece of a large body packet (the engine hands it over as it
+ * arrives instead of holding the whole packet): the body callback gets
+ * each piece, the reply goes out after the last. Returns 0 or -1. */
+int mx_milter_session_body_piece(struct mx_milter_ctx *ctx, const uint8_t *p, size_t len,
+				 bool last, struct mx_err *err);
 
 #endif

@@ -98,19 +98,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
-		char started[DKIM_PATH_MAX + 128];
 		struct mx_milter_app app = {
 			.program = PROGRAM, .cb = dkim_milter_callbacks(), .daemon = &cfg->daemon,
 			.socket = cfg->socket, .timeout = (unsigned)cfg->timeout,
 			.socket_gid = (gid_t)-1, .reload = dkim_reload_now,
 			.after_drop = after_drop, .install = install, .shutdown = shutdown_milter,
-			.started = started,
 		};
-		int n = snprintf(started, sizeof(started), "started on %s with %zu key(s) from the "
-				 "file, canonicalization %s/%s", cfg->socket, cfg->nkeys,
-				 dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
-		if (n < 0 || (size_t)n >= sizeof(started))
-			snprintf(started, sizeof(started), "started");
+		mx_milter_app_started(&app, "started on %s with %zu key(s) from the file, "
+				      "canonicalization %s/%s", cfg->socket, cfg->nkeys,
+				      dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
 		dkim_reload_init(args.config_path, cfg->socket);
 		start_cfg = cfg;
 		rc = mx_milter_run(&args, &app);

@@ -113,18 +113,14 @@ int main(int argc, char **argv)
 	reload_path = args.config_path;
 	memcpy(reload_socket, cfg->socket, sizeof(reload_socket));
 	{
-		char started[SRS_SOCKET_MAX + 320];
 		struct mx_milter_app app = {
 			.program = PROGRAM, .cb = srs_milter_callbacks(), .daemon = &cfg->daemon,
 			.socket = cfg->socket, .timeout = (unsigned)cfg->timeout,
 			.socket_gid = cfg->has_socket_group ? cfg->socket_gid : (gid_t)-1,
 			.reload = reload, .install = install, .shutdown = shutdown_milter,
-			.started = started,
 		};
-		int n = snprintf(started, sizeof(started), "started on %s, SRS domain %s",
-				 cfg->socket, cfg->domain);
-		if (n < 0 || (size_t)n >= sizeof(started))
-			snprintf(started, sizeof(started), "started");
+		mx_milter_app_started(&app, "started on %s, SRS domain %s",
+				      cfg->socket, cfg->domain);
 		start_cfg = cfg;
 		rc = mx_milter_run(&args, &app);
 		if (app.installed)

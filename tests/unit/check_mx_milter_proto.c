@@ -422,6 +422,44 @@ START_TEST(test_conn_one_write_per_batch)
 }
 END_TEST
 
+/* A body packet far larger than the engine's read buffer: the milter
+ * gets all of it (in pieces), and one reply. */
+START_TEST(test_conn_large_body)
+{
+	static uint8_t buf[120000];
+	uint8_t got[256];
+	static const uint8_t want_tail[] = {
+		0, 0, 0, 1, 'c',  /* MAIL */
+		0, 0, 0, 1, 'c',  /* the 100000-byte body packet */
+		0, 0, 0, 20, 'i', 0, 0, 0, 0, 'X', '-', 'T', 0, '-', ' ', '0', ' ',
+		'1', '0', '0', '0', '0', '0', 0,
+		0, 0, 0, 1, 'a',
+	};
+	size_t len = 0, have = 0;
+	uint8_t *body = calloc(1, 100000);
+	int sv[2];
+	pthread_t t;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(body);
+	len += pkt(buf + len, 'O', "\0\0\0\x06\0\0\x01\xff\0\x1f\xff\xff", 12);
+	len += pkt(buf + len, 'M', "<a@b>\0", 6);
+	len += pkt(buf + len, 'B', body, 100000);
+	len += pkt(buf + len, 'E', "", 0);
+	len += pkt(buf + len, 'Q', "", 0);
+	free(body);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, serve, &sv[1]), 0);
+	ck_assert_int_eq(write(sv[0], buf, len), (ssize_t)len);
+	while ((n = read(sv[0], got + have, sizeof(got) - have)) > 0)
+		have += (size_t)n;
+	pthread_join(t, NULL);
+	close(sv[0]);
+	ck_assert_uint_eq(have, 17 + sizeof(want_tail));
+	ck_assert_int_eq(memcmp(got + 17, want_tail, sizeof(want_tail)), 0);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
 	tcase_add_loop_test(tc, test_split, 0, N_CASES(split_cases));
@@ -432,6 +470,7 @@ static void add_tests(TCase *tc)
 	tcase_add_test(tc, test_session);
 	tcase_add_test(tc, test_session_reject_and_errors);
 	tcase_add_test(tc, test_conn_one_write_per_batch);
+	tcase_add_test(tc, test_conn_large_body);
 }
 
 int main(void)
