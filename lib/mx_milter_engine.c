@@ -40,8 +40,16 @@ struct mx_milter_server {
 	const struct mx_milter_callbacks *cb;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;       /* a connection ended */
-	unsigned nconns;           /* under lock */
-	int *conn_fds;             /* under lock: open connections, -1 free */
+	unsigned nconns;           /* under lock: slots RUNNING */
+	struct conn_slot *slots;   /* under lock */
+};
+
+/* A connection thread's place: joined once done, so that nothing of it
+ * (OpenSSL's per-thread state included) outlives a stop. */
+struct conn_slot {
+	enum { SLOT_FREE, SLOT_RUNNING, SLOT_DONE } state;
+	int fd;
+	pthread_t thread;
 };
 
 struct conn_arg {
@@ -143,7 +151,7 @@ static void server_free(struct mx_milter_server *srv)
 	}
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
-	free(srv->conn_fds);
+	free(srv->slots);
 	free(srv);
 }
 
@@ -166,14 +174,14 @@ struct mx_milter_server *mx_milter_listen(const struct mx_milter_listen_opts *o,
 	srv->max_conns = o->max_conns != 0 ? o->max_conns : MX_MILTER_CONNS_MAX;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
-	srv->conn_fds = malloc(srv->max_conns * sizeof(int));
-	if (srv->conn_fds == NULL || pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	srv->slots = calloc(srv->max_conns, sizeof(*srv->slots));
+	if (srv->slots == NULL || pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		mx_err_set(err, "out of memory or descriptors");
 		server_free(srv);
 		return NULL;
 	}
 	for (i = 0; i < srv->max_conns; i++)
-		srv->conn_fds[i] = -1;
+		srv->slots[i].fd = -1;
 	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
 		rc = listen_unix(srv, strchr(spec, ':') + 1, o, err);
 	else
@@ -260,18 +268,42 @@ static void *conn_thread(void *p)
 	free(p);
 	mx_milter_conn_run(a.fd, srv->is_tcp, srv->timeout, srv->cb);
 	pthread_mutex_lock(&srv->lock);
-	srv->conn_fds[a.slot] = -1;
+	srv->slots[a.slot].fd = -1;
+	srv->slots[a.slot].state = SLOT_DONE;
 	srv->nconns--;
 	pthread_cond_broadcast(&srv->cond);
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;
 }
 
-/* Start a thread for fd (the caller checked that a slot is free). */
+/* Join the threads of the connections that ended; their slots are free
+ * again. */
+static void reap_done(struct mx_milter_server *srv)
+{
+	unsigned i;
+
+	for (i = 0; i < srv->max_conns; i++) {
+		pthread_t t;
+		bool done;
+
+		pthread_mutex_lock(&srv->lock);
+		done = srv->slots[i].state == SLOT_DONE;
+		t = srv->slots[i].thread;
+		pthread_mutex_unlock(&srv->lock);
+		if (!done)
+			continue;
+		(void)pthread_join(t, NULL);
+		pthread_mutex_lock(&srv->lock);
+		srv->slots[i].state = SLOT_FREE;
+		pthread_mutex_unlock(&srv->lock);
+	}
+}
+
+/* Start a thread for fd (the caller checked that fewer than max_conns
+ * run; reaping frees the slots of those that ended). */
 static void conn_start(struct mx_milter_server *srv, int fd, pthread_attr_t *attr)
 {
 	struct conn_arg *a = malloc(sizeof(*a));
-	pthread_t t;
 	unsigned i;
 	int e;
 
@@ -280,19 +312,30 @@ static void conn_start(struct mx_milter_server *srv, int fd, pthread_attr_t *att
 		close(fd);
 		return;
 	}
+	reap_done(srv);
 	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->max_conns && srv->conn_fds[i] >= 0; i++)
+	for (i = 0; i < srv->max_conns && srv->slots[i].state != SLOT_FREE; i++)
 		;
-	srv->conn_fds[i] = fd;
-	srv->nconns++;
-	pthread_mutex_unlock(&srv->lock);
-	*a = (struct conn_arg){ srv, fd, i };
-	if ((e = pthread_create(&t, attr, conn_thread, a)) != 0) {
-		mx_log_err("%s: cannot start a connection thread: %s", srv->cb->name, strerror(e));
-		pthread_mutex_lock(&srv->lock);
-		srv->conn_fds[i] = -1;
-		srv->nconns--;
+	if (i == srv->max_conns) {  /* cannot happen: wait_slot() checked */
 		pthread_mutex_unlock(&srv->lock);
+		free(a);
+		close(fd);
+		return;
+	}
+	srv->slots[i].fd = fd;
+	srv->slots[i].state = SLOT_RUNNING;
+	srv->nconns++;
+	*a = (struct conn_arg){ srv, fd, i };
+	/* Created under the lock, so that the slot has its thread id before
+	 * the thread can mark it done. */
+	if ((e = pthread_create(&srv->slots[i].thread, attr, conn_thread, a)) != 0) {
+		srv->slots[i].fd = -1;
+		srv->slots[i].state = SLOT_FREE;
+		srv->nconns--;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (e != 0) {
+		mx_log_err("%s: cannot start a connection thread: %s", srv->cb->name, strerror(e));
 		free(a);
 		close(fd);
 	}
@@ -340,8 +383,8 @@ static void stop_conns(struct mx_milter_server *srv)
 	pthread_mutex_lock(&srv->lock);
 	left = srv->nconns;
 	for (i = 0; i < srv->max_conns; i++)
-		if (srv->conn_fds[i] >= 0)
-			(void)shutdown(srv->conn_fds[i], SHUT_RDWR);
+		if (srv->slots[i].state == SLOT_RUNNING && srv->slots[i].fd >= 0)
+			(void)shutdown(srv->slots[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&srv->lock);
 	mx_log_warn("%s: %u connection(s) still open after %d s: cut", srv->cb->name, left,
 		    MX_MILTER_STOP_GRACE);
@@ -360,7 +403,6 @@ int mx_milter_serve_loop(struct mx_milter_server *srv, const struct mx_milter_ca
 
 	srv->cb = cb;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, MX_MILTER_STACK);
 	for (;;) {
 		int fd, on = 1;
@@ -397,6 +439,7 @@ int mx_milter_serve_loop(struct mx_milter_server *srv, const struct mx_milter_ca
 		(void)unlink(srv->unix_path);
 	srv->unix_path[0] = '\0';
 	stop_conns(srv);
+	reap_done(srv);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->nconns == 0) {
 		pthread_mutex_unlock(&srv->lock);
