@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,16 @@ static size_t pkt(uint8_t *out, char cmd, const void *data, size_t len)
 	out[4] = (uint8_t)cmd;
 	memcpy(out + 5, data, len);
 	return len + 5;
+}
+
+/* rc is what the case wants; a failure's err names the case's reason.
+ * True when rc is not a failure. */
+static bool as_wanted(int rc, int want, const struct mx_err *err, const char *why)
+{
+	ck_assert_int_eq(rc, want);
+	if (rc < 0)
+		ck_assert_msg(strstr(err->text, why) != NULL, "%s", err->text);
+	return rc >= 0;
 }
 
 struct split_case {
@@ -63,15 +74,12 @@ START_TEST(test_split)
 
 	memcpy(buf, c->bytes, c->len);
 	rc = mx_milter_packet_next(buf, c->len, &p, &need, &err);
-	ck_assert_int_eq(rc, c->rc);
-	if (rc == 1) {
+	if (as_wanted(rc, c->rc, &err, c->why) && rc == 1) {
 		ck_assert_int_eq(p.cmd, c->cmd);
 		ck_assert_uint_eq(p.len, c->dlen);
 		ck_assert_uint_eq(p.size, c->dlen + 5);
 	} else if (rc == 0) {
 		ck_assert_uint_eq(need, c->need);
-	} else {
-		ck_assert_msg(strstr(err.text, c->why) != NULL, "%s", err.text);
 	}
 }
 END_TEST
@@ -108,16 +116,13 @@ START_TEST(test_connect)
 
 	memcpy(buf, c->bytes, c->len);
 	rc = mx_milter_parse_connect(buf, c->len, &mc, &err);
-	ck_assert_int_eq(rc, c->rc);
-	if (rc == 0) {
+	if (as_wanted(rc, c->rc, &err, c->why)) {
 		ck_assert_int_eq(mc.family, c->family);
 		ck_assert_uint_eq(mc.port, c->port);
 		if (c->addr == NULL)
 			ck_assert_ptr_null(mc.addr);
 		else
 			ck_assert_str_eq(mc.addr, c->addr);
-	} else {
-		ck_assert_msg(strstr(err.text, c->why) != NULL, "%s", err.text);
 	}
 }
 END_TEST
@@ -150,13 +155,10 @@ START_TEST(test_macro)
 
 	memcpy(buf, c->bytes, c->len);
 	rc = mx_milter_parse_macro(buf, c->len, &cmd, names, values, 8, &n, &err);
-	ck_assert_int_eq(rc, c->rc);
-	if (rc == 0) {
+	if (as_wanted(rc, c->rc, &err, c->why)) {
 		ck_assert_uint_eq(n, c->n);
 		if (n > 0)
 			ck_assert_str_eq(values[n - 1], c->last_value);
-	} else {
-		ck_assert_msg(strstr(err.text, c->why) != NULL, "%s", err.text);
 	}
 }
 END_TEST
