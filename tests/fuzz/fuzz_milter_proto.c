@@ -1,6 +1,7 @@
 /* fuzz_milter_proto.c: libFuzzer target for mxkit's milter engine: the
  * input is a stream of milter packets from a hostile MTA, split and fed
- * to a session whose milter uses every callback, reads macros and, at the
+ * (some body packets in pieces, as the engine streams large ones) to a
+ * session whose milter uses every callback, reads macros and, at the
  * end of the message, asks for every kind of change. Nothing may crash,
  * leak or read out of bounds, whatever the bytes. */
 #include "mxkit-config.h"
@@ -86,8 +87,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mx_milter_session_init(&ctx, &cb);
 	while (mx_milter_packet_next(buf + off, size - off, &p, NULL, &err) == 1) {
 		off += p.size;
-		if (mx_milter_session_packet(&ctx, &p, &err) != 0)
+		if (p.cmd == MX_MILTER_C_BODY && p.len > 1 && (p.data[0] & 1) != 0) {
+			/* As the engine hands over a large body: in pieces. */
+			if (mx_milter_session_body_piece(&ctx, p.data, p.len / 2, false, &err) != 0 ||
+			    mx_milter_session_body_piece(&ctx, p.data + p.len / 2, p.len - p.len / 2,
+							 true, &err) != 0)
+				break;
+		} else if (mx_milter_session_packet(&ctx, &p, &err) != 0) {
 			break;
+		}
 		if (ctx.out.len > 65536)
 			ctx.out.len = 0;  /* as if written */
 	}
