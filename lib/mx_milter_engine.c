@@ -52,6 +52,11 @@ struct conn_slot {
 	pthread_t thread;
 };
 
+/* The server the signal thread acts on: cleared when it is freed, so
+ * that a late signal touches nothing freed. */
+static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mx_milter_server *signal_srv;   /* under signal_lock */
+
 struct conn_arg {
 	struct mx_milter_server *srv;
 	int fd;
@@ -141,6 +146,10 @@ static int listen_inet(struct mx_milter_server *srv, const char *spec, int famil
 
 static void server_free(struct mx_milter_server *srv)
 {
+	pthread_mutex_lock(&signal_lock);
+	if (signal_srv == srv)
+		signal_srv = NULL;
+	pthread_mutex_unlock(&signal_lock);
 	if (srv->lfd >= 0)
 		close(srv->lfd);
 	if (srv->unix_path[0] != '\0')
@@ -208,24 +217,36 @@ void mx_milter_server_stop(struct mx_milter_server *srv)
 	(void)!write(srv->stop_pipe[1], &c, 1);
 }
 
+/* The signals the engine handles itself. */
+static void engine_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 static void *signal_thread(void *arg)
 {
-	struct mx_milter_server *srv = arg;
 	sigset_t set;
 	int sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	(void)arg;
+	engine_sigset(&set);
 	for (;;) {
+		void (*reload)(void) = NULL;
+
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGTERM || sig == SIGINT)
-			mx_milter_server_stop(srv);
-		else if (srv->reload != NULL)
-			srv->reload();
+		pthread_mutex_lock(&signal_lock);
+		if (signal_srv != NULL && (sig == SIGTERM || sig == SIGINT))
+			mx_milter_server_stop(signal_srv);
+		else if (signal_srv != NULL)
+			reload = signal_srv->reload;
+		pthread_mutex_unlock(&signal_lock);
+		if (reload != NULL)
+			reload();  /* outside the lock: a reload takes a while */
 	}
 	return NULL;
 }
@@ -235,11 +256,7 @@ int mx_milter_signals_block(struct mx_err *err)
 	sigset_t set;
 	int e;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	engine_sigset(&set);
 	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
 	return 0;
@@ -253,8 +270,11 @@ int mx_milter_signals_start(struct mx_milter_server *srv, void (*reload)(void),
 
 	if (mx_milter_signals_block(err) < 0)
 		return -1;
+	pthread_mutex_lock(&signal_lock);
 	srv->reload = reload;
-	if ((e = pthread_create(&t, NULL, signal_thread, srv)) != 0)
+	signal_srv = srv;
+	pthread_mutex_unlock(&signal_lock);
+	if ((e = pthread_create(&t, NULL, signal_thread, NULL)) != 0)
 		return mx_err_set(err, "cannot start the signal thread: %s", strerror(e));
 	(void)pthread_detach(t);
 	return 0;
