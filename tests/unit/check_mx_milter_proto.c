@@ -402,23 +402,32 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-START_TEST(test_conn_one_write_per_batch)
+/* Serve one connection on a socketpair: write in[] at once, read every
+ * reply until the engine closes (after QUIT). Returns the bytes read. */
+static size_t over_socketpair(const uint8_t *in, size_t len, uint8_t *got, size_t cap)
 {
-	uint8_t buf[512], got[512];
-	size_t len = conversation(buf, "<a@b>"), have = 0;
+	size_t have = 0;
 	int sv[2];
 	pthread_t t;
 	ssize_t n;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, serve, &sv[1]), 0);
-	/* The whole conversation at once: the engine answers it in one
-	 * write, and closes the connection after QUIT. */
-	ck_assert_int_eq(write(sv[0], buf, len), (ssize_t)len);
-	while ((n = read(sv[0], got + have, sizeof(got) - have)) > 0)
+	ck_assert_int_eq(write(sv[0], in, len), (ssize_t)len);
+	while ((n = read(sv[0], got + have, cap - have)) > 0)
 		have += (size_t)n;
 	pthread_join(t, NULL);
 	close(sv[0]);
+	return have;
+}
+
+START_TEST(test_conn_one_write_per_batch)
+{
+	uint8_t buf[512], got[512];
+	size_t len = conversation(buf, "<a@b>");
+	/* The whole conversation at once: the engine answers it all. */
+	size_t have = over_socketpair(buf, len, got, sizeof(got));
+
 	ck_assert_uint_eq(have, sizeof(conversation_replies));
 	ck_assert_int_eq(memcmp(got, conversation_replies, have), 0);
 }
@@ -437,11 +446,8 @@ START_TEST(test_conn_large_body)
 		'1', '0', '0', '0', '0', '0', 0,
 		0, 0, 0, 1, 'a',
 	};
-	size_t len = 0, have = 0;
+	size_t len = 0, have;
 	uint8_t *body = calloc(1, 100000);
-	int sv[2];
-	pthread_t t;
-	ssize_t n;
 
 	ck_assert_ptr_nonnull(body);
 	len += pkt(buf + len, 'O', "\0\0\0\x06\0\0\x01\xff\0\x1f\xff\xff", 12);
@@ -450,13 +456,7 @@ START_TEST(test_conn_large_body)
 	len += pkt(buf + len, 'E', "", 0);
 	len += pkt(buf + len, 'Q', "", 0);
 	free(body);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(pthread_create(&t, NULL, serve, &sv[1]), 0);
-	ck_assert_int_eq(write(sv[0], buf, len), (ssize_t)len);
-	while ((n = read(sv[0], got + have, sizeof(got) - have)) > 0)
-		have += (size_t)n;
-	pthread_join(t, NULL);
-	close(sv[0]);
+	have = over_socketpair(buf, len, got, sizeof(got));
 	ck_assert_uint_eq(have, 17 + sizeof(want_tail));
 	ck_assert_int_eq(memcmp(got + 17, want_tail, sizeof(want_tail)), 0);
 }
