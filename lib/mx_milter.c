@@ -1,4 +1,5 @@
-/* mx_milter.c: shared libmilter startup for mxkit milters (see mx_milter.h). */
+/* mx_milter.c: the start-up shared by mxkit milters, socket checks and the
+ * configuration shared across reloads (see mx_milter.h). */
 #include "mxkit-config.h"
 
 #include <errno.h>
@@ -6,14 +7,17 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "mx_daemon.h"
+#include "mx_log.h"
 #include "mx_milter.h"
 
 int mx_milter_check_socket(const char *spec, struct mx_err *err)
@@ -39,119 +43,6 @@ int mx_milter_check_socket(const char *spec, struct mx_err *err)
 		return 0;
 	}
 	return mx_err_set(err, "socket '%s': must start with unix:, local:, inet: or inet6:", spec);
-}
-
-/* Highest descriptor we look at for libmilter's listening socket. */
-#define MX_MILTER_FD_SCAN 1024
-
-/* libmilter writes each reply packet separately (at the end of a message:
- * one per inserted header, then the verdict). With Nagle's algorithm the
- * second small write waits for the ACK of the first, which the MTA delays
- * (about 40 ms), on every message. libmilter does not expose its sockets,
- * so find the TCP socket it listens on and set TCP_NODELAY there: Linux
- * copies it to every accepted connection. */
-static int set_listener_nodelay(struct mx_err *err)
-{
-	int fd, on = 1, found = 0;
-
-	for (fd = 0; fd < MX_MILTER_FD_SCAN; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int listening = 0;
-		socklen_t olen = sizeof(listening);
-
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			continue;
-		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) < 0 || !listening)
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
-			return mx_err_set(err, "TCP_NODELAY on the milter socket: %s", strerror(errno));
-		found++;
-	}
-	if (found == 0)
-		return mx_err_set(err, "cannot find libmilter's listening TCP socket");
-	return 0;
-}
-
-int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
-		   uid_t uid, gid_t gid, struct mx_err *err)
-{
-	const char *path = NULL;
-
-	if (mx_milter_check_socket(spec, err) < 0)
-		return -1;
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
-		path = strchr(spec, ':') + 1;
-	if (smfi_setconn((char *)spec) != MI_SUCCESS)
-		return mx_err_set(err, "socket '%s': libmilter refused it", spec);
-	if (smfi_settimeout(timeout) != MI_SUCCESS || smfi_setbacklog(MX_MILTER_BACKLOG) != MI_SUCCESS)
-		return mx_err_set(err, "libmilter refused the timeout or backlog");
-	if (smfi_register(*desc) != MI_SUCCESS)
-		return mx_err_set(err, "smfi_register failed (libmilter version mismatch?)");
-	if (smfi_opensocket(1) != MI_SUCCESS)
-		return mx_err_set(err, "socket '%s': cannot open (in use, or directory missing?)", spec);
-	if (path != NULL && chmod(path, 0660) < 0)
-		return mx_err_set(err, "socket '%s': chmod: %s", spec, strerror(errno));
-	if (path != NULL && (uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
-		return mx_err_set(err, "socket '%s': chown: %s", spec, strerror(errno));
-	if (path == NULL && set_listener_nodelay(err) < 0)
-		return mx_err_prefix(err, "socket '%s': ", spec);
-	if (path == NULL)
-		mx_milter_quickack_enable();
-	return 0;
-}
-
-int mx_milter_main(struct mx_err *err)
-{
-	if (smfi_main() != MI_SUCCESS)
-		return mx_err_set(err, "smfi_main failed");
-	return 0;
-}
-
-void mx_milter_stop(void)
-{
-	(void)smfi_stop();
-}
-
-static void (*reload_fn)(void);  /* set once before the reload thread starts */
-
-static void *reload_thread(void *arg)
-{
-	sigset_t set;
-	int sig;
-
-	(void)arg;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	for (;;)
-		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
-			reload_fn();
-	return NULL;
-}
-
-int mx_milter_reload_start(void (*reload)(void), struct mx_err *err)
-{
-	sigset_t set;
-	pthread_t t;
-	int e;
-
-	/* Blocked before any thread exists, so every thread inherits it:
-	 * SIGUSR1 goes to the reload thread's sigwait, the others to
-	 * libmilter's signal thread. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if ((e = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
-		return mx_err_set(err, "pthread_sigmask: %s", strerror(e));
-	reload_fn = reload;
-	if ((e = pthread_create(&t, NULL, reload_thread, NULL)) != 0)
-		return mx_err_set(err, "cannot start the reload thread: %s", strerror(e));
-	(void)pthread_detach(t);
-	return 0;
 }
 
 struct mx_milter_shared {
@@ -211,10 +102,80 @@ int mx_milter_shared_set(void *value, void (*free_fn)(void *), struct mx_err *er
 	return 0;
 }
 
-int mx_milter_serve(void (*reload)(void), struct mx_err *err)
+void mx_milter_app_started(struct mx_milter_app *app, const char *fmt, ...)
 {
-	if (mx_milter_reload_start(reload, err) < 0)
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(app->started, sizeof(app->started), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(app->started))
+		snprintf(app->started, sizeof(app->started), "started");
+}
+
+static int start(const struct mx_daemon_args *args, struct mx_milter_app *app,
+		 const struct mx_daemon_config *d, struct mx_milter_server **srv,
+		 struct mx_err *err)
+{
+	struct mx_milter_listen_opts lo = {
+		.spec = app->socket,
+		.uid = d->has_user ? d->uid : (uid_t)-1,
+		.gid = app->socket_gid != (gid_t)-1 ? app->socket_gid : d->has_user ? d->gid : (gid_t)-1,
+		.timeout = app->timeout,
+	};
+
+	if (mx_daemon_detach(args, err) < 0)
 		return -1;
+	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
+		return -1;
+	if ((*srv = mx_milter_listen(&lo, err)) == NULL)
+		return -1;
+	if (mx_daemon_drop_privileges(d, err) < 0)
+		return -1;
+	if (mx_milter_signals_block(err) < 0)
+		return -1;
+	if (app->after_drop != NULL && app->after_drop(err) < 0)
+		return -1;
+	app->installed = true;
+	if (app->install(err) < 0)
+		return -1;
+	/* Only now: a reload must not be overwritten by the first install. */
+	return mx_milter_signals_start(*srv, app->reload, err);
+}
+
+int mx_milter_run(const struct mx_daemon_args *args, struct mx_milter_app *app)
+{
+	struct mx_daemon_config d = *app->daemon;  /* the configuration may go on reload */
+	struct mx_milter_server *srv = NULL;
+	struct mx_err err;
+	int rc = 1;
+
+	app->installed = false;
+	if (mx_daemon_log_setup(app->program, args, &d, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", app->program, err.text);
+		return 1;
+	}
+	if (start(args, app, &d, &srv, &err) < 0) {
+		mx_log_err("cannot start: %s", err.text);
+		if (!args->foreground)
+			fprintf(stderr, "%s: cannot start: %s\n", app->program, err.text);
+		if (srv != NULL)
+			mx_milter_server_close(srv);
+		goto out;
+	}
+	mx_log_info("%s", app->started);
 	mx_daemon_ready();
-	return mx_milter_main(err);
+	if (mx_milter_serve_loop(srv, app->cb, &err) < 0)
+		mx_log_err("%s", err.text);
+	else
+		rc = 0;
+out:
+	if (app->installed && app->shutdown != NULL)
+		app->shutdown();
+	if (rc == 0)
+		mx_log_info("stopped");
+	mx_daemon_pidfile_remove(d.pid_file);
+	mx_log_close();
+	return rc;
 }

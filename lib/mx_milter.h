@@ -1,56 +1,61 @@
-/* mx_milter.h: the startup every mxkit milter shares.
+/* mx_milter.h: the start-up every mxkit milter shares, on mxkit's own
+ * milter engine (mx_milter_engine.h).
  *
- * Checks a libmilter socket specification ("unix:/path", "local:/path",
- * "inet:PORT@HOST", "inet6:PORT@HOST"), registers the filter, opens the
- * socket (a stale unix socket is removed; a new one gets mode 0660 so
- * that the postfix group can reach it; a TCP one TCP_NODELAY, so that
- * replies are never held back by Nagle's algorithm, and every packet of the
- * MTA is acknowledged at once: see mx_milter_quickack.c), and runs smfi_main()
- * until libmilter is told to stop. */
+ * mx_milter_run() is the whole life of a milter daemon once its
+ * configuration is loaded: open the log, go to the background, write the
+ * pid file and open the milter socket while still root (a stale unix
+ * socket is removed; a new one gets mode 0660 and the daemon's owner so
+ * that the postfix group can reach it), drop privileges, hand the
+ * configuration to the milter, start the signal thread (SIGHUP and SIGUSR1
+ * reload, SIGTERM and SIGINT stop), tell the service manager we are
+ * ready, serve, and clean up. Also: socket specification checks and a
+ * configuration shared by connections across reloads. */
 #ifndef MX_MILTER_H
 #define MX_MILTER_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
-#include <libmilter/mfapi.h>
-
+#include "mx_daemon.h"
 #include "mx_error.h"
+#include "mx_milter_engine.h"
 
-#define MX_MILTER_BACKLOG 128
-
-/* Is spec a socket specification we accept? Returns 0 or -1 with why. */
+/* Is spec a socket specification we accept ("unix:/path", "local:/path",
+ * "inet:PORT@HOST", "inet6:PORT@HOST")? Returns 0 or -1 with why. */
 int mx_milter_check_socket(const char *spec, struct mx_err *err);
 
-/* Register desc and open spec (while still root: the socket may live
- * in a directory only root can write). A unix socket is given mode 0660
- * and, when uid/gid are not -1, that owner. timeout is libmilter's
- * read/write timeout in seconds. Returns 0 or -1 with err. */
-int mx_milter_open(struct smfiDesc *desc, const char *spec, int timeout,
-		   uid_t uid, gid_t gid, struct mx_err *err);
+/* Longest "started ..." log line. */
+#define MX_MILTER_STARTED_MAX 1536
 
-/* Over TCP, acknowledge every packet of the MTA at once (TCP_QUICKACK
- * re-armed after each read; see mx_milter_quickack.c). mx_milter_open()
- * calls it for TCP sockets. */
-void mx_milter_quickack_enable(void);
+struct mx_milter_app {
+	const char *program;                    /* "mxkit-dkim" */
+	const struct mx_milter_callbacks *cb;
+	const struct mx_daemon_config *daemon;  /* copied at start */
+	const char *socket;
+	unsigned timeout;                       /* seconds, per connection */
+	gid_t socket_gid;                       /* (gid_t)-1: the daemon's group */
+	void (*reload)(void);                   /* SIGHUP, SIGUSR1 */
+	/* After privileges are dropped (signals blocked, so threads it
+	 * starts inherit the mask), before install (may be NULL). */
+	int (*after_drop)(struct mx_err *err);
+	/* Make the loaded configuration current: it belongs to the milter
+	 * from then on, even when this fails. */
+	int (*install)(struct mx_err *err);
+	/* After serving: drop the configuration and anything else. */
+	void (*shutdown)(void);
+	char started[MX_MILTER_STARTED_MAX];    /* logged once serving (mx_milter_app_started) */
+	bool installed;                         /* out: install was called */
+};
 
-/* Serve until libmilter is told to stop (SIGTERM/SIGINT, or
- * mx_milter_stop()). Returns 0 after a clean stop, -1 with err. */
-int mx_milter_main(struct mx_err *err);
+/* Set the line logged once serving (printf format; cut to "started" if
+ * it does not fit). */
+void mx_milter_app_started(struct mx_milter_app *app, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-/* The end of every milter's start-up, once its configuration is set:
- * start the SIGUSR1 reload thread (mx_milter_reload_start), tell the
- * service manager we are ready, and serve (mx_milter_main). Returns 0
- * after a clean stop, -1 with err. */
-int mx_milter_serve(void (*reload)(void), struct mx_err *err);
-
-/* Ask smfi_main() to return (from a signal-safe context is fine). */
-void mx_milter_stop(void);
-
-/* Reload on SIGUSR1 (libmilter's signal thread takes SIGHUP as "stop").
- * Blocks SIGUSR1, SIGHUP, SIGTERM and SIGINT in the calling thread, so
- * call it before smfi_main() creates threads, and starts a thread that
- * calls reload() for each SIGUSR1. Returns 0 or -1 with err. */
-int mx_milter_reload_start(void (*reload)(void), struct mx_err *err);
+/* Run the milter (see above). Returns the exit status (0 or 1); errors
+ * are logged. When app->installed is false the caller still owns its
+ * configuration. */
+int mx_milter_run(const struct mx_daemon_args *args, struct mx_milter_app *app);
 
 /* A configuration shared by connections across reloads: each connection
  * holds a reference for its life; mx_milter_shared_set() makes a new value

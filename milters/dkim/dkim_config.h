@@ -1,7 +1,7 @@
 /* dkim_config.h: the `dkim` section of mxkit.conf and the keys it names.
  *
  *   dkim = {
- *     socket = "unix:/var/spool/postfix/mxkit/dkim.sock";  # libmilter syntax
+ *     socket = "unix:/var/spool/postfix/mxkit/dkim.sock";  # milter socket syntax
  *     canonicalization = "relaxed/relaxed";   # or simple/simple, relaxed/simple, ...
  *     internal_networks = [ "127.0.0.0/8", "::1/128" ];
  *     sign_subdomains = false;                # a parent domain's key signs subdomains

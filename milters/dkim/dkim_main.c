@@ -4,17 +4,18 @@
  *
  * Order of start-up: parse the command line and the whole configuration,
  * every key included (so -t finds every bad key, path or permission),
- * open the log, go to the background, write the pid file and open the
- * milter socket while still root, drop privileges, then serve. SIGTERM
- * and SIGINT stop it (libmilter's own signal thread handles them).
+ * then mx_milter_run(): open the log, go to the background, write the pid
+ * file and open the milter socket while still root, drop privileges, read
+ * the keys of table dkim_keys as the daemon's user, then serve on mxkit's
+ * milter engine. SIGTERM and SIGINT stop it (open connections get a few
+ * seconds to finish).
  *
- * SIGUSR1, and every dkim.refresh_interval seconds, reload the configuration
- * and keys, those of table dkim_keys included (dkim_reload.c): new
- * connections use the new keys, connections in progress finish with the old ones, and a
- * configuration that fails to load is logged and leaves the old one in
- * use. (SIGHUP cannot be used: libmilter's signal thread takes SIGHUP as
- * "stop".) Key files are read again as the daemon's user, so for reloads
- * they must be owned by that user. */
+ * SIGHUP and SIGUSR1, and every dkim.refresh_interval seconds, reload the
+ * configuration and keys, those of table dkim_keys included
+ * (dkim_reload.c): new connections use the new keys, connections in
+ * progress finish with the old ones, and a configuration that fails to
+ * load is logged and leaves the old one in use. Key files are read again
+ * as the daemon's user, so for reloads they must be owned by that user. */
 #include "mxkit-config.h"
 
 #include <stdio.h>
@@ -30,33 +31,38 @@
 
 #define PROGRAM "mxkit-dkim"
 
-static int start(const struct mx_daemon_args *args, struct dkim_config *cfg,
-		 struct mx_err *err)
-{
-	const struct mx_daemon_config *d = &cfg->daemon;
+/* The configuration being started: set in main() before mx_milter_run()
+ * and used by its hooks, all in the main thread before serving. */
+static struct dkim_config *start_cfg;
 
-	if (mx_daemon_detach(args, err) < 0)
-		return -1;
-	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
-		return -1;
-	if (mx_milter_open(dkim_milter_desc(), cfg->socket, (int)cfg->timeout,
-			   d->has_user ? d->uid : (uid_t)-1, d->has_user ? d->gid : (gid_t)-1, err) < 0)
-		return -1;
-	if (mx_daemon_drop_privileges(d, err) < 0)
-		return -1;
-	if (mx_milter_reload_start(dkim_reload_now, err) < 0)
-		return -1;
+static int after_drop(struct mx_err *err)
+{
 	/* The table's keys are read as the daemon's user, after the fork. */
-	if (dkim_reload_db_keys(cfg, true, err) < 0)
+	if (dkim_reload_db_keys(start_cfg, true, err) < 0)
 		return -1;
+	if (start_cfg->nkeys == 0)
+		mx_log_warn("no DKIM keys configured: nothing will be signed");
 	return dkim_reload_refresh_start(err);
+}
+
+static int install(struct mx_err *err)
+{
+	struct dkim_config *cfg = start_cfg;
+
+	start_cfg = NULL;  /* from here on the milter owns it (a reload may free it) */
+	return dkim_milter_set_config(cfg, err);
+}
+
+static void shutdown_milter(void)
+{
+	dkim_milter_clear_config();
+	dkim_reload_shutdown();
 }
 
 int main(int argc, char **argv)
 {
 	struct mx_daemon_args args;
 	struct dkim_config *cfg;
-	char pid_file[sizeof(cfg->daemon.pid_file)];
 	struct mx_err err;
 	int rc = 1;
 
@@ -91,42 +97,23 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (mx_daemon_log_setup(PROGRAM, &args, &cfg->daemon, &err) < 0) {
-		fprintf(stderr, PROGRAM ": %s\n", err.text);
-		goto out;
+	{
+		struct mx_milter_app app = {
+			.program = PROGRAM, .cb = dkim_milter_callbacks(), .daemon = &cfg->daemon,
+			.socket = cfg->socket, .timeout = (unsigned)cfg->timeout,
+			.socket_gid = (gid_t)-1, .reload = dkim_reload_now,
+			.after_drop = after_drop, .install = install, .shutdown = shutdown_milter,
+		};
+		mx_milter_app_started(&app, "started on %s with %zu key(s) from the file, "
+				      "canonicalization %s/%s", cfg->socket, cfg->nkeys,
+				      dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
+		dkim_reload_init(args.config_path, cfg->socket);
+		start_cfg = cfg;
+		rc = mx_milter_run(&args, &app);
+		if (app.installed)
+			return rc;
+		dkim_reload_shutdown();
 	}
-	dkim_reload_init(args.config_path, cfg->socket);
-	if (start(&args, cfg, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		if (!args.foreground)
-			fprintf(stderr, PROGRAM ": cannot start: %s\n", err.text);
-		goto out_pid;
-	}
-	if (cfg->nkeys == 0)
-		mx_log_warn("%s: no DKIM keys configured: nothing will be signed", args.config_path);
-	mx_log_info("started on %s with %zu key(s), canonicalization %s/%s", cfg->socket,
-		    cfg->nkeys, dkim_canon_name(cfg->hc), dkim_canon_name(cfg->bc));
-	/* From here on the milter owns cfg (a reload may free it). */
-	memcpy(pid_file, cfg->daemon.pid_file, sizeof(pid_file));
-	if (dkim_milter_set_config(cfg, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		goto out_pid;
-	}
-	cfg = NULL;
-	mx_daemon_ready();
-	if (mx_milter_main(&err) < 0)
-		mx_log_err("%s", err.text);
-	else
-		rc = 0;
-	dkim_milter_clear_config();
-	dkim_reload_shutdown();
-	mx_log_info("stopped");
-	mx_daemon_pidfile_remove(pid_file);
-	mx_log_close();
-	return rc;
-out_pid:
-	mx_daemon_pidfile_remove(cfg->daemon.pid_file);
-	mx_log_close();
 out:
 	dkim_config_free(cfg);
 	free(cfg);

@@ -10,8 +10,8 @@
  *
  * A failure to sign follows dkim.on_error: tempfail (default: unsigned
  * mail never leaves silently) or accept unsigned. Header and body
- * chunks are taken without replies when the MTA offers it (SMFIP_NR_HDR,
- * SMFIP_NR_BODY), which saves a round trip per chunk. */
+ * chunks are taken without replies when the MTA offers it (MX_MILTER_P_NR_HDR,
+ * MX_MILTER_P_NR_BODY), which saves a round trip per chunk. */
 #include "mxkit-config.h"
 
 #include <stdio.h>
@@ -62,16 +62,16 @@ struct conn {
 	struct dkim_buf sig;
 };
 
-static struct conn *conn_of(SMFICTX *ctx)
+static struct conn *conn_of(struct mx_milter_ctx *ctx)
 {
-	return smfi_getpriv(ctx);
+	return mx_milter_priv(ctx);
 }
 
-static sfsistat fail_policy(SMFICTX *ctx, const char *why)
+static enum mx_milter_status fail_policy(struct mx_milter_ctx *ctx, const char *why)
 {
 	struct conn *c = conn_of(ctx);
 	char qid_safe[64], domain_safe[MX_LOG_SAFE_MAX];
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mx_milter_macro(ctx, "i");
 
 	mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
 	if (c->domain[0] != '\0')
@@ -82,94 +82,89 @@ static sfsistat fail_policy(SMFICTX *ctx, const char *why)
 		mx_log_err("%s: domain %s: not signed (%s); accepted unsigned (on_error = accept)",
 			   qid_safe, domain_safe, why);
 		c->msg_on = false;
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	}
 	mx_log_err("%s: domain %s: not signed (%s); tempfail", qid_safe, domain_safe, why);
 	c->msg_on = false;
-	(void)smfi_setreply(ctx, "451", "4.7.0", "DKIM signing failed, try again later");
-	return SMFIS_TEMPFAIL;
+	(void)mx_milter_set_reply(ctx, "451", "4.7.0", "DKIM signing failed, try again later", NULL);
+	return MX_MILTER_TEMPFAIL;
 }
 
-/* Header and body callbacks may not answer (SMFIP_NR_*): keep the
+/* Header and body callbacks may not answer (MX_MILTER_P_NR_*): keep the
  * reason, and apply the policy at the end of the header or message. */
-static sfsistat defer_failure(struct conn *c, const char *why, bool noreply)
+static enum mx_milter_status defer_failure(struct conn *c, const char *why, bool noreply)
 {
 	if (c->error[0] == '\0')
 		snprintf(c->error, sizeof(c->error), "%s", why);
-	return noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return noreply ? MX_MILTER_NOREPLY : MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-			     unsigned long f2, unsigned long f3, unsigned long *pf0,
-			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static enum mx_milter_status cb_negotiate(struct mx_milter_ctx *ctx, uint32_t f0, uint32_t f1,
+					  uint32_t *pf0, uint32_t *pf1)
 {
-	unsigned long want = SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOHELO |
-			     SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY;
+	uint32_t want = MX_MILTER_P_NORCPT | MX_MILTER_P_NOUNKNOWN | MX_MILTER_P_NODATA | MX_MILTER_P_NOHELO |
+			     MX_MILTER_P_HDR_LEADSPC | MX_MILTER_P_NR_HDR | MX_MILTER_P_NR_BODY;
 	struct conn *c = calloc(1, sizeof(*c));
 	struct mx_err err;
 	void *cfgp;
 
-	(void)f2;
-	(void)f3;
 	if (c == NULL)
-		return SMFIS_REJECT;  /* libmilter: abort the negotiation */
+		return MX_MILTER_REJECT;  /* refuse the connection */
 	if (dkim_msg_init(&c->msg, &err) < 0) {
 		mx_log_err("connection setup: %s", err.text);
 		free(c);
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	}
 	dkim_buf_init(&c->sig, 65536);
 	c->ref = mx_milter_shared_acquire(&cfgp);
-	if (c->ref == NULL || (f0 & SMFIF_ADDHDRS) == 0) {
+	if (c->ref == NULL || (f0 & MX_MILTER_A_ADDHDRS) == 0) {
 		if (c->ref != NULL)
 			mx_log_err("the MTA does not allow adding header fields: cannot sign");
 		mx_milter_shared_release(c->ref);
 		dkim_msg_free(&c->msg);
 		free(c);
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	}
 	c->cfg = cfgp;
-	*pf0 = SMFIF_ADDHDRS;
+	*pf0 = MX_MILTER_A_ADDHDRS;
 	*pf1 = f1 & want;
-	*pf2 = 0;
-	*pf3 = 0;
-	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
-	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
-	smfi_setpriv(ctx, c);
-	return SMFIS_CONTINUE;
+	c->leadspc = (*pf1 & MX_MILTER_P_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & MX_MILTER_P_NR_HDR) != 0;
+	c->nr_body = (*pf1 & MX_MILTER_P_NR_BODY) != 0;
+	mx_milter_set_priv(ctx, c);
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+static enum mx_milter_status cb_connect(struct mx_milter_ctx *ctx, const char *host, const struct sockaddr *sa)
 {
 	struct conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	mx_log_safe(c->client, sizeof(c->client), host ? host : "local", host ? strlen(host) : 5);
 	/* No address: a local submission from an MTA that says so. Postfix
 	 * presents its non_smtpd_milters mail (sendmail(1), pickup) as
 	 * "localhost [127.0.0.1]": loopback in internal_networks covers it. */
 	c->trusted_client = sa == NULL || dkim_nets_match(&c->cfg->nets, sa);
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static enum mx_milter_status cb_envfrom(struct mx_milter_ctx *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
-	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+	const char *auth = mx_milter_macro(ctx, "{auth_authen}");
 	struct dkim_msg_opts o;
 	struct mx_err err;
 
 	(void)argv;
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	c->msg_on = c->trusted_client || (auth != NULL && *auth != '\0');
 	c->nkeys = 0;
 	c->domain[0] = '\0';
 	c->error[0] = '\0';
 	if (!c->msg_on)
-		return SMFIS_ACCEPT;  /* inbound: never signed, nothing more to see */
+		return MX_MILTER_ACCEPT;  /* inbound: never signed, nothing more to see */
 	memset(&o, 0, sizeof(o));
 	o.t = (long long)time(NULL);
 	o.expire = c->cfg->expire;
@@ -178,17 +173,20 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	if (dkim_msg_start(&c->msg, &o, &err) < 0)
 		return fail_policy(ctx, err.text);
 	c->msg_started = true;
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+static enum mx_milter_status cb_header(struct mx_milter_ctx *ctx, const char *name,
+					 const char *value)
 {
 	struct conn *c = conn_of(ctx);
 	struct mx_err err;
 	size_t vlen = strlen(value);
 
+	if (c == NULL)
+		return MX_MILTER_TEMPFAIL;
 	if (!c->msg_on || c->error[0] != '\0')
-		return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+		return c->nr_hdr ? MX_MILTER_NOREPLY : MX_MILTER_CONTINUE;
 	if (!c->leadspc && vlen > 0 && value[0] != ' ' && value[0] != '\t') {
 		/* The MTA dropped the space after the colon: put it back. */
 		char small[1024], *v = vlen + 1 < sizeof(small) ? small : malloc(vlen + 2);
@@ -205,31 +203,33 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	} else if (dkim_msg_header(&c->msg, name, strlen(name), value, vlen, &err) < 0) {
 		return defer_failure(c, err.text, c->nr_hdr);
 	}
-	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return c->nr_hdr ? MX_MILTER_NOREPLY : MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_eoh(SMFICTX *ctx)
+static enum mx_milter_status cb_eoh(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 	const struct dkim_field *f;
 	struct mx_err err;
 	size_t n;
 
+	if (c == NULL)
+		return MX_MILTER_TEMPFAIL;
 	if (!c->msg_on)
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	if (c->error[0] != '\0')
 		return fail_policy(ctx, c->error);
 	n = dkim_headers_count(&c->msg.hs, "From");
 	if (n != 1) {
 		mx_log_info("%s: not signed: %zu From: fields (want exactly one)", c->client, n);
 		c->msg_on = false;
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	}
 	f = dkim_headers_nth_from_bottom(&c->msg.hs, "From", 0);
 	if (dkim_from_domain(c->msg.hs.arena.data + f->value_off, f->value_len, c->domain, &err) < 0) {
 		mx_log_info("%s: not signed: %s", c->client, err.text);
 		c->msg_on = false;
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	}
 	c->nkeys = dkim_config_find_keys(c->cfg, c->domain, c->keys, DKIM_SIGS_PER_MSG);
 	for (n = 0; n < c->nkeys; n++)
@@ -242,29 +242,33 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 		mx_log_info("%s: not signed: no key for From: domain %s", c->client,
 			    mx_log_safe(safe, sizeof(safe), c->domain, strlen(c->domain)));
 		c->msg_on = false;
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	}
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_body(SMFICTX *ctx, unsigned char *p, size_t len)
+static enum mx_milter_status cb_body(struct mx_milter_ctx *ctx, const uint8_t *p, size_t len)
 {
 	struct conn *c = conn_of(ctx);
 	struct mx_err err;
 
+	if (c == NULL)
+		return MX_MILTER_TEMPFAIL;
 	if (c->msg_on && c->error[0] == '\0' && dkim_msg_body(&c->msg, p, len, &err) < 0)
 		return defer_failure(c, err.text, c->nr_body);
-	return c->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return c->nr_body ? MX_MILTER_NOREPLY : MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_eom(SMFICTX *ctx)
+static enum mx_milter_status cb_eom(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 	struct mx_err err;
 	size_t i;
 
+	if (c == NULL)
+		return MX_MILTER_TEMPFAIL;
 	if (!c->msg_on)
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	if (c->error[0] != '\0')
 		return fail_policy(ctx, c->error);
 	if (dkim_msg_body_end(&c->msg, &err) < 0)
@@ -280,29 +284,28 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		if (dkim_msg_sign(&c->msg, &spec, &c->sig, &err) < 0 ||
 		    dkim_buf_terminate(&c->sig, &err) < 0)
 			return fail_policy(ctx, err.text);
-		if (smfi_insheader(ctx, 0, DKIM_SIG_FIELD, c->sig.data) != MI_SUCCESS)
-			return fail_policy(ctx, "the MTA refused the DKIM-Signature field");
+		if (mx_milter_insert_header(ctx, 0, DKIM_SIG_FIELD, c->sig.data, &err) < 0)
+			return fail_policy(ctx, err.text);
 	}
 	{
-		const char *qid = smfi_getsymval(ctx, "i");
+		const char *qid = mx_milter_macro(ctx, "i");
 		char qid_safe[64];
 		mx_log_safe(qid_safe, sizeof(qid_safe), qid ? qid : "-", qid ? strlen(qid) : 1);
 		mx_log_info("%s: signed for %s with %zu key(s)", qid_safe, c->domain, c->nkeys);
 	}
 	c->msg_on = false;
-	return SMFIS_ACCEPT;
+	return MX_MILTER_ACCEPT;
 }
 
-static sfsistat cb_abort(SMFICTX *ctx)
+static void cb_abort(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
 	if (c != NULL)
 		c->msg_on = false;
-	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_close(SMFICTX *ctx)
+static void cb_close(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
@@ -311,27 +314,24 @@ static sfsistat cb_close(SMFICTX *ctx)
 		dkim_buf_free(&c->sig);
 		mx_milter_shared_release(c->ref);
 		free(c);
-		smfi_setpriv(ctx, NULL);
+		mx_milter_set_priv(ctx, NULL);
 	}
-	return SMFIS_CONTINUE;
 }
 
-static struct smfiDesc desc = {
-	.xxfi_name = "mxkit-dkim",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS,
-	.xxfi_connect = cb_connect,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_header = cb_header,
-	.xxfi_eoh = cb_eoh,
-	.xxfi_body = cb_body,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+static const struct mx_milter_callbacks callbacks = {
+	.name = "mxkit-dkim",
+	.negotiate = cb_negotiate,
+	.connect = cb_connect,
+	.envfrom = cb_envfrom,
+	.header = cb_header,
+	.eoh = cb_eoh,
+	.body = cb_body,
+	.eom = cb_eom,
+	.abort = cb_abort,
+	.close = cb_close,
 };
 
-struct smfiDesc *dkim_milter_desc(void)
+const struct mx_milter_callbacks *dkim_milter_callbacks(void)
 {
-	return &desc;
+	return &callbacks;
 }

@@ -1,14 +1,13 @@
-/* dkim_milter.h: the libmilter callbacks of mxkit-dkim. */
+/* dkim_milter.h: the milter callbacks of mxkit-dkim. */
 #ifndef DKIM_MILTER_H
 #define DKIM_MILTER_H
 
-#include <libmilter/mfapi.h>
-
 #include "dkim_config.h"
 #include "mx_error.h"
+#include "mx_milter_engine.h"
 
-/* The filter description for smfi_register(). */
-struct smfiDesc *dkim_milter_desc(void);
+/* The callback table for the milter engine. */
+const struct mx_milter_callbacks *dkim_milter_callbacks(void);
 
 /* Make cfg (heap-allocated, now owned here) the configuration for new
  * connections; the previous one is freed once no connection uses it. */

@@ -3,7 +3,7 @@
  *   srs = {
  *     domain = "srs.example.org"; secrets_file = "/etc/mxkit/srs.secrets";
  *     ... the SRS settings (lib/mx_srs_config.h) ...
- *     socket = "unix:/var/spool/postfix/mxkit/srs.sock";  # libmilter syntax
+ *     socket = "unix:/var/spool/postfix/mxkit/srs.sock";  # milter socket syntax
  *     timeout = 30;                  # MTA connection timeout, seconds
  *     recipient_delimiter = "+";     # as Postfix's, for alias lookups
  *     user = "mxkit"; group = "mxkit"; pid_file = ""; log_file = ""; log_level = "info";

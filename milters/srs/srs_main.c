@@ -5,14 +5,14 @@
  * Order of start-up: parse the command line and the whole `srs` and
  * `database` sections (the SRS context keyed, so -t finds every
  * mistake), open the log, go to the background, write the pid file and
- * open the milter socket while still root, drop privileges, then serve.
- * SIGTERM and SIGINT stop it (libmilter's signal thread handles them).
+ * open the milter socket while still root, drop privileges, then serve on
+ * mxkit's milter engine (mx_milter_run). SIGTERM and SIGINT stop it (open
+ * connections get a few seconds to finish).
  *
- * SIGUSR1 reloads the configuration (secrets included, for rotation):
- * new connections use it, connections in progress finish with the old
- * one, and a configuration that fails to load is logged and leaves the
- * old one in use. (SIGHUP cannot be used: libmilter's signal thread
- * takes SIGHUP as "stop".) */
+ * SIGHUP and SIGUSR1 reload the configuration (secrets included, for
+ * rotation): new connections use it, connections in progress finish with
+ * the old one, and a configuration that fails to load is logged and
+ * leaves the old one in use. */
 #include "mxkit-config.h"
 
 #include <stdio.h>
@@ -56,28 +56,31 @@ static void reload(void)
 	mx_log_info("configuration reloaded from %s", reload_path);
 }
 
-static int start(const struct mx_daemon_args *args, const struct srs_config *cfg,
-		 struct mx_err *err)
-{
-	const struct mx_daemon_config *d = &cfg->daemon;
-	gid_t gid = cfg->has_socket_group ? cfg->socket_gid : d->has_user ? d->gid : (gid_t)-1;
+/* The configuration being started: set in main() before mx_milter_run(),
+ * taken by install() in the main thread before serving. */
+static struct srs_config *start_cfg;
 
-	if (mx_daemon_detach(args, err) < 0)
+static int install(struct mx_err *err)
+{
+	/* From here on the runtime owns the configuration. */
+	struct srs_runtime *rt = srs_runtime_new(start_cfg, err);
+
+	free(start_cfg);
+	start_cfg = NULL;
+	if (rt == NULL)
 		return -1;
-	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
-		return -1;
-	if (mx_milter_open(srs_milter_desc(), cfg->socket, (int)cfg->timeout,
-			   d->has_user ? d->uid : (uid_t)-1, gid, err) < 0)
-		return -1;
-	return mx_daemon_drop_privileges(d, err);
+	return srs_milter_set_runtime(rt, err);
+}
+
+static void shutdown_milter(void)
+{
+	(void)srs_milter_set_runtime(NULL, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	struct mx_daemon_args args;
 	struct srs_config *cfg;
-	struct srs_runtime *rt;
-	char pid_file[sizeof(cfg->daemon.pid_file)];
 	struct mx_err err;
 	int rc = 1;
 
@@ -107,38 +110,22 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (mx_daemon_log_setup(PROGRAM, &args, &cfg->daemon, &err) < 0) {
-		fprintf(stderr, PROGRAM ": %s\n", err.text);
-		goto out;
-	}
 	reload_path = args.config_path;
 	memcpy(reload_socket, cfg->socket, sizeof(reload_socket));
-	memcpy(pid_file, cfg->daemon.pid_file, sizeof(pid_file));
-	if (start(&args, cfg, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		if (!args.foreground)
-			fprintf(stderr, PROGRAM ": cannot start: %s\n", err.text);
-		goto out_pid;
+	{
+		struct mx_milter_app app = {
+			.program = PROGRAM, .cb = srs_milter_callbacks(), .daemon = &cfg->daemon,
+			.socket = cfg->socket, .timeout = (unsigned)cfg->timeout,
+			.socket_gid = cfg->has_socket_group ? cfg->socket_gid : (gid_t)-1,
+			.reload = reload, .install = install, .shutdown = shutdown_milter,
+		};
+		mx_milter_app_started(&app, "started on %s, SRS domain %s",
+				      cfg->socket, cfg->domain);
+		start_cfg = cfg;
+		rc = mx_milter_run(&args, &app);
+		if (app.installed)
+			return rc;
 	}
-	mx_log_info("started on %s, SRS domain %s", cfg->socket, cfg->domain);
-	/* From here on the runtime owns the configuration. */
-	rt = srs_runtime_new(cfg, &err);
-	free(cfg);
-	cfg = NULL;
-	if (rt == NULL || srs_milter_set_runtime(rt, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		goto out_pid;
-	}
-	/* Only now: a reload must not be overwritten by the first set. */
-	if (mx_milter_serve(reload, &err) < 0)
-		mx_log_err("%s", err.text);
-	else
-		rc = 0;
-	(void)srs_milter_set_runtime(NULL, &err);
-	mx_log_info("stopped");
-out_pid:
-	mx_daemon_pidfile_remove(pid_file);
-	mx_log_close();
 out:
 	if (cfg != NULL) {
 		srs_config_free(cfg);

@@ -2,8 +2,8 @@
  *
  * Per message: the envelope sender (MAIL FROM), whether a recipient
  * leaves by forwarding, and the SRS recipients to put back (RCPT). The
- * changes are made at the end of the message, the only time libmilter
- * allows them. Headers and body are never requested. */
+ * changes are made at the end of the message, the only time the milter
+ * protocol allows them. Headers and body are never requested. */
 #include "mxkit-config.h"
 
 #include <stdio.h>
@@ -81,9 +81,9 @@ struct conn {
 	struct reversed *reversed;      /* SRS_REVERSED_MAX entries, allocated at first use */
 };
 
-static struct conn *conn_of(SMFICTX *ctx)
+static struct conn *conn_of(struct mx_milter_ctx *ctx)
 {
-	return smfi_getpriv(ctx);
+	return mx_milter_priv(ctx);
 }
 
 static void message_reset(struct conn *c)
@@ -114,81 +114,76 @@ static const char *unbracket(const char *arg, size_t *len_r)
 	return arg;
 }
 
-static void qid_of(SMFICTX *ctx, char *buf, size_t size)
+static void qid_of(struct mx_milter_ctx *ctx, char *buf, size_t size)
 {
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mx_milter_macro(ctx, "i");
 
 	mx_log_safe(buf, size, qid ? qid : "-", qid ? strlen(qid) : 1);
 }
 
-static sfsistat reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text,
-		      sfsistat status)
+static enum mx_milter_status reply(struct mx_milter_ctx *ctx, const char *code, const char *xcode, const char *text,
+		      enum mx_milter_status status)
 {
-	(void)smfi_setreply(ctx, (char *)code, (char *)xcode, (char *)text);
+	(void)mx_milter_set_reply(ctx, code, xcode, text, NULL);
 	return status;
 }
 
-static sfsistat temp(SMFICTX *ctx, const char *what, const struct mx_err *err)
+static enum mx_milter_status temp(struct mx_milter_ctx *ctx, const char *what, const struct mx_err *err)
 {
 	char qid[SRS_QID_MAX], safe[sizeof(err->text) * 4];
 
 	qid_of(ctx, qid, sizeof(qid));
 	mx_log_err("%s: %s: %s; tempfail", qid, what,
 		   mx_log_safe(safe, sizeof(safe), err->text, strlen(err->text)));
-	return reply(ctx, "451", "4.3.0", "Temporary lookup failure, try again later", SMFIS_TEMPFAIL);
+	return reply(ctx, "451", "4.3.0", "Temporary lookup failure, try again later", MX_MILTER_TEMPFAIL);
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-			     unsigned long f2, unsigned long f3, unsigned long *pf0,
-			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static enum mx_milter_status cb_negotiate(struct mx_milter_ctx *ctx, uint32_t f0, uint32_t f1,
+					  uint32_t *pf0, uint32_t *pf1)
 {
-	const unsigned long need = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT;
-	const unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-				   SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const uint32_t need = MX_MILTER_A_CHGFROM | MX_MILTER_A_ADDRCPT | MX_MILTER_A_DELRCPT;
+	const uint32_t want = MX_MILTER_P_NOCONNECT | MX_MILTER_P_NOHELO | MX_MILTER_P_NOHDRS | MX_MILTER_P_NOEOH |
+				   MX_MILTER_P_NOBODY | MX_MILTER_P_NOUNKNOWN | MX_MILTER_P_NODATA;
 	struct conn *c;
 	void *rt;
 
-	(void)f2;
-	(void)f3;
 	if ((f0 & need) != need) {
 		mx_log_err("the MTA does not allow changing the envelope: cannot do SRS");
-		return SMFIS_REJECT;  /* libmilter: abort the negotiation */
+		return MX_MILTER_REJECT;  /* refuse the connection */
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	if ((c->ref = mx_milter_shared_acquire(&rt)) == NULL) {
 		free(c);
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	}
 	c->rt = rt;
 	*pf0 = need;
 	*pf1 = f1 & want;
-	*pf2 = 0;
-	*pf3 = 0;
-	smfi_setpriv(ctx, c);
-	return SMFIS_CONTINUE;
+	mx_milter_set_priv(ctx, c);
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static enum mx_milter_status cb_envfrom(struct mx_milter_ctx *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
 	const char *a;
 	size_t n;
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	message_reset(c);
 	if (argv[0] == NULL)
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	a = unbracket(argv[0], &n);
 	if (n > MX_ADDRESS_MAX) {
 		c->sender_bad = true;
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	}
 	memcpy(c->sender, a, n);
 	c->sender[n] = '\0';
 	c->sender_len = n;
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
 static bool in_srs_domain(const struct conn *c, const char *addr, size_t len)
@@ -203,7 +198,7 @@ static bool in_srs_domain(const struct conn *c, const char *addr, size_t len)
 }
 
 /* An SRS recipient: note it to be put back, or refuse it. */
-static sfsistat rcpt_reverse(SMFICTX *ctx, struct conn *c, const char *arg, const char *addr,
+static enum mx_milter_status rcpt_reverse(struct mx_milter_ctx *ctx, struct conn *c, const char *arg, const char *addr,
 			     size_t len, bool *not_srs_r)
 {
 	char out[MX_SRS_ADDRESS_SIZE], qid[SRS_QID_MAX], safe[MX_ERR_MAX * 4];
@@ -218,7 +213,7 @@ static sfsistat rcpt_reverse(SMFICTX *ctx, struct conn *c, const char *arg, cons
 		break;
 	case MX_NOTFOUND:
 		*not_srs_r = true;  /* e.g. postmaster@ the SRS domain */
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	case MX_TEMP:
 		return temp(ctx, "SRS reverse", &err);
 	case MX_PERM:
@@ -226,24 +221,24 @@ static sfsistat rcpt_reverse(SMFICTX *ctx, struct conn *c, const char *arg, cons
 		qid_of(ctx, qid, sizeof(qid));
 		mx_log_info("%s: refused SRS recipient: %s", qid,
 			    mx_log_safe(safe, sizeof(safe), err.text, strlen(err.text)));
-		return reply(ctx, "550", "5.1.1", "Invalid or expired SRS address", SMFIS_REJECT);
+		return reply(ctx, "550", "5.1.1", "Invalid or expired SRS address", MX_MILTER_REJECT);
 	}
 	if (c->reversed == NULL &&
 	    (c->reversed = calloc(SRS_REVERSED_MAX, sizeof(*c->reversed))) == NULL)
-		return reply(ctx, "451", "4.3.0", "Out of memory, try again later", SMFIS_TEMPFAIL);
+		return reply(ctx, "451", "4.3.0", "Out of memory, try again later", MX_MILTER_TEMPFAIL);
 	if (c->nreversed >= SRS_REVERSED_MAX)
-		return reply(ctx, "452", "4.5.3", "Too many SRS recipients", SMFIS_TEMPFAIL);
+		return reply(ctx, "452", "4.5.3", "Too many SRS recipients", MX_MILTER_TEMPFAIL);
 	r = &c->reversed[c->nreversed];
 	if ((r->srs = strdup(arg)) == NULL || (r->original = strdup(out)) == NULL) {
 		free(r->srs);
 		r->srs = NULL;
-		return reply(ctx, "451", "4.3.0", "Out of memory, try again later", SMFIS_TEMPFAIL);
+		return reply(ctx, "451", "4.3.0", "Out of memory, try again later", MX_MILTER_TEMPFAIL);
 	}
 	c->nreversed++;
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+static enum mx_milter_status cb_envrcpt(struct mx_milter_ctx *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
 	struct mx_alias_outcome out;
@@ -254,20 +249,20 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	size_t n;
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	if (argv[0] == NULL)
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	a = unbracket(argv[0], &n);
 	if (n == 0)
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	if (in_srs_domain(c, a, n)) {
 		bool not_srs;
-		sfsistat s = rcpt_reverse(ctx, c, argv[0], a, n, &not_srs);
+		enum mx_milter_status s = rcpt_reverse(ctx, c, argv[0], a, n, &not_srs);
 		if (!not_srs)
 			return s;
 	}
 	if (c->forwarded)
-		return SMFIS_CONTINUE;  /* decided already; save the lookups */
+		return MX_MILTER_CONTINUE;  /* decided already; save the lookups */
 	r = mx_alias_resolve(c->rt->pool, a, n, c->rt->cfg.delimiter, &out, &err);
 	if (r == MX_TEMP)
 		return temp(ctx, "alias resolution", &err);
@@ -276,17 +271,17 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		qid_of(ctx, qid, sizeof(qid));
 		mx_log_warn("%s: recipient not resolved: %s", qid,
 			    mx_log_safe(safe, sizeof(safe), err.text, strlen(err.text)));
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	}
 	if (out.remote > 0) {
 		c->forwarded = true;
 		memcpy(c->first_remote, out.first_remote, sizeof(c->first_remote));
 	}
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
 /* Put the SRS recipients back to their originals. */
-static sfsistat eom_recipients(SMFICTX *ctx, struct conn *c)
+static enum mx_milter_status eom_recipients(struct mx_milter_ctx *ctx, struct conn *c)
 {
 	char qid[SRS_QID_MAX], bracketed[MX_SRS_ADDRESS_SIZE + 2];
 	struct mx_err err;
@@ -298,8 +293,7 @@ static sfsistat eom_recipients(SMFICTX *ctx, struct conn *c)
 			mx_err_set(&err, "reversed address too long");
 			return temp(ctx, "SRS reverse", &err);
 		}
-		if (smfi_delrcpt(ctx, r->srs) != MI_SUCCESS || smfi_addrcpt(ctx, bracketed) != MI_SUCCESS) {
-			mx_err_set(&err, "the MTA refused a recipient change");
+		if (mx_milter_del_rcpt(ctx, r->srs, &err) < 0 || mx_milter_add_rcpt(ctx, bracketed, &err) < 0) {
 			return temp(ctx, "SRS reverse", &err);
 		}
 	}
@@ -307,11 +301,11 @@ static sfsistat eom_recipients(SMFICTX *ctx, struct conn *c)
 		qid_of(ctx, qid, sizeof(qid));
 		mx_log_info("%s: %zu SRS recipient(s) put back to the original sender", qid, c->nreversed);
 	}
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
 /* Rewrite the sender when the message leaves by forwarding. */
-static sfsistat eom_sender(SMFICTX *ctx, struct conn *c)
+static enum mx_milter_status eom_sender(struct mx_milter_ctx *ctx, struct conn *c)
 {
 	char out[MX_SRS_ADDRESS_SIZE], bracketed[MX_SRS_ADDRESS_SIZE + 2], qid[SRS_QID_MAX];
 	char safe[2 * MX_SRS_ADDRESS_SIZE], safe_to[MX_KEY_MAX * 4];
@@ -320,15 +314,15 @@ static sfsistat eom_sender(SMFICTX *ctx, struct conn *c)
 	enum mx_result r;
 
 	if (!c->forwarded || c->sender_len == 0 || c->sender_bad)
-		return SMFIS_CONTINUE;  /* local only, the null sender, or not an address */
+		return MX_MILTER_CONTINUE;  /* local only, the null sender, or not an address */
 	at = memrchr(c->sender, '@', c->sender_len);
 	if (at == NULL)
-		return SMFIS_CONTINUE;  /* a local sender without a domain: ours */
+		return MX_MILTER_CONTINUE;  /* a local sender without a domain: ours */
 	r = mx_alias_domain_is_ours(c->rt->pool, at + 1, (size_t)(c->sender + c->sender_len - at - 1), &err);
 	if (r == MX_TEMP)
 		return temp(ctx, "sender domain lookup", &err);
 	if (r == MX_FOUND)
-		return SMFIS_CONTINUE;  /* our own domain: SPF passes as it is */
+		return MX_MILTER_CONTINUE;  /* our own domain: SPF passes as it is */
 	r = mx_srs_forward(c->rt->cfg.srs, c->sender, c->sender_len, out, sizeof(out), &err);
 	qid_of(ctx, qid, sizeof(qid));
 	switch (r) {
@@ -341,46 +335,44 @@ static sfsistat eom_sender(SMFICTX *ctx, struct conn *c)
 	default:
 		mx_log_info("%s: sender not rewritten: %s", qid,
 			    mx_log_safe(safe, sizeof(safe), err.text, strlen(err.text)));
-		return SMFIS_CONTINUE;
+		return MX_MILTER_CONTINUE;
 	}
 	if (snprintf(bracketed, sizeof(bracketed), "<%s>", out) >= (int)sizeof(bracketed)) {
 		mx_err_set(&err, "SRS address too long");
 		return temp(ctx, "SRS forward", &err);
 	}
-	if (smfi_chgfrom(ctx, bracketed, NULL) != MI_SUCCESS) {
-		mx_err_set(&err, "the MTA refused the sender change");
+	if (mx_milter_change_from(ctx, bracketed, NULL, &err) < 0) {
 		return temp(ctx, "SRS forward", &err);
 	}
 	mx_log_info("%s: forwarded to %s: sender rewritten to %s", qid,
 		    mx_log_safe(safe_to, sizeof(safe_to), c->first_remote, strlen(c->first_remote)),
 		    mx_log_safe(safe, sizeof(safe), out, strlen(out)));
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_eom(SMFICTX *ctx)
+static enum mx_milter_status cb_eom(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
-	sfsistat s;
+	enum mx_milter_status s;
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	s = eom_recipients(ctx, c);
-	if (s == SMFIS_CONTINUE)
+	if (s == MX_MILTER_CONTINUE)
 		s = eom_sender(ctx, c);
 	message_reset(c);
-	return s == SMFIS_CONTINUE ? SMFIS_ACCEPT : s;
+	return s == MX_MILTER_CONTINUE ? MX_MILTER_ACCEPT : s;
 }
 
-static sfsistat cb_abort(SMFICTX *ctx)
+static void cb_abort(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
 	if (c != NULL)
 		message_reset(c);
-	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_close(SMFICTX *ctx)
+static void cb_close(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
@@ -389,24 +381,21 @@ static sfsistat cb_close(SMFICTX *ctx)
 		mx_milter_shared_release(c->ref);
 		free(c->reversed);
 		free(c);
-		smfi_setpriv(ctx, NULL);
+		mx_milter_set_priv(ctx, NULL);
 	}
-	return SMFIS_CONTINUE;
 }
 
-static struct smfiDesc desc = {
-	.xxfi_name = "mxkit-srs",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_envrcpt = cb_envrcpt,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+static const struct mx_milter_callbacks callbacks = {
+	.name = "mxkit-srs",
+	.envfrom = cb_envfrom,
+	.envrcpt = cb_envrcpt,
+	.eom = cb_eom,
+	.abort = cb_abort,
+	.close = cb_close,
+	.negotiate = cb_negotiate,
 };
 
-struct smfiDesc *srs_milter_desc(void)
+const struct mx_milter_callbacks *srs_milter_callbacks(void)
 {
-	return &desc;
+	return &callbacks;
 }

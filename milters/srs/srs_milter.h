@@ -19,7 +19,7 @@
 #ifndef SRS_MILTER_H
 #define SRS_MILTER_H
 
-#include <libmilter/mfapi.h>
+#include "mx_milter_engine.h"
 
 #include "mx_db.h"
 #include "mx_error.h"
@@ -43,6 +43,7 @@ void srs_runtime_free(struct srs_runtime *rt);
  * failure (-1) rt is freed. */
 int srs_milter_set_runtime(struct srs_runtime *rt, struct mx_err *err);
 
-struct smfiDesc *srs_milter_desc(void);
+/* The callback table for the milter engine. */
+const struct mx_milter_callbacks *srs_milter_callbacks(void);
 
 #endif

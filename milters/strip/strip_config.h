@@ -1,7 +1,7 @@
 /* strip_config.h: the `strip` section of mxkit.conf.
  *
  *   strip = {
- *     socket = "unix:/var/spool/postfix/mxkit/strip.sock";  # libmilter syntax
+ *     socket = "unix:/var/spool/postfix/mxkit/strip.sock";  # milter socket syntax
  *     timeout = 30;                  # MTA connection timeout, seconds
  *     default_rules = true;          # the built-in rules come first
  *     rules = ( { header = "X-Client"; action = "remove"; },

@@ -6,13 +6,13 @@
  * section (every rule checked, every regular expression compiled, so -t
  * finds every mistake), open the log, go to the background, write the pid
  * file and open the milter socket while still root, drop privileges, then
- * serve. SIGTERM and SIGINT stop it (libmilter's signal thread handles
- * them).
+ * serve on mxkit's milter engine (mx_milter_run). SIGTERM and SIGINT stop
+ * it (open connections get a few seconds to finish).
  *
- * SIGUSR1 reloads the configuration: new connections use the new rules,
- * connections in progress finish with the old ones, and a configuration
- * that fails to load is logged and leaves the old one in use. (SIGHUP
- * cannot be used: libmilter's signal thread takes SIGHUP as "stop".) */
+ * SIGHUP and SIGUSR1 reload the configuration: new connections use the new
+ * rules, connections in progress finish with the old ones, and a
+ * configuration that fails to load is logged and leaves the old one in
+ * use. */
 #include "mxkit-config.h"
 
 #include <stdio.h>
@@ -57,26 +57,32 @@ static void reload(void)
 	mx_log_info("configuration reloaded from %s: %zu rule(s)", reload_path, n);
 }
 
-static int start(const struct mx_daemon_args *args, const struct strip_config *cfg,
-		 struct mx_err *err)
-{
-	const struct mx_daemon_config *d = &cfg->daemon;
+/* The configuration being started: set in main() before mx_milter_run(),
+ * taken by install() in the main thread before serving. */
+static struct strip_config *start_cfg;
 
-	if (mx_daemon_detach(args, err) < 0)
+static int install(struct mx_err *err)
+{
+	struct strip_config *cfg = start_cfg;
+
+	start_cfg = NULL;
+	if (strip_milter_set_config(cfg, err) < 0) {
+		strip_config_free(cfg);
+		free(cfg);
 		return -1;
-	if (d->pid_file[0] != '\0' && mx_daemon_pidfile_write(d->pid_file, d->uid, d->gid, err) < 0)
-		return -1;
-	if (mx_milter_open(strip_milter_desc(), cfg->socket, (int)cfg->timeout,
-			   d->has_user ? d->uid : (uid_t)-1, d->has_user ? d->gid : (gid_t)-1, err) < 0)
-		return -1;
-	return mx_daemon_drop_privileges(d, err);
+	}
+	return 0;
+}
+
+static void shutdown_milter(void)
+{
+	(void)strip_milter_set_config(NULL, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	struct mx_daemon_args args;
 	struct strip_config *cfg;
-	char pid_file[sizeof(cfg->daemon.pid_file)];
 	struct mx_err err;
 	int rc = 1;
 
@@ -104,38 +110,22 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (mx_daemon_log_setup(PROGRAM, &args, &cfg->daemon, &err) < 0) {
-		fprintf(stderr, PROGRAM ": %s\n", err.text);
-		goto out;
-	}
 	reload_path = args.config_path;
 	memcpy(reload_socket, cfg->socket, sizeof(reload_socket));
-	if (start(&args, cfg, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		if (!args.foreground)
-			fprintf(stderr, PROGRAM ": cannot start: %s\n", err.text);
-		goto out_pid;
+	{
+		struct mx_milter_app app = {
+			.program = PROGRAM, .cb = strip_milter_callbacks(), .daemon = &cfg->daemon,
+			.socket = cfg->socket, .timeout = (unsigned)cfg->timeout,
+			.socket_gid = (gid_t)-1, .reload = reload, .install = install,
+			.shutdown = shutdown_milter,
+		};
+		mx_milter_app_started(&app, "started on %s with %zu rule(s)",
+				      cfg->socket, cfg->rules.n);
+		start_cfg = cfg;
+		rc = mx_milter_run(&args, &app);
+		if (app.installed)
+			return rc;
 	}
-	mx_log_info("started on %s with %zu rule(s)", cfg->socket, cfg->rules.n);
-	memcpy(pid_file, cfg->daemon.pid_file, sizeof(pid_file));
-	/* From here on the milter owns cfg (a reload may free it). */
-	if (strip_milter_set_config(cfg, &err) < 0) {
-		mx_log_err("cannot start: %s", err.text);
-		goto out_pid;
-	}
-	/* Only now: a reload must not be overwritten by the first set. */
-	if (mx_milter_serve(reload, &err) < 0)
-		mx_log_err("%s", err.text);
-	else
-		rc = 0;
-	(void)strip_milter_set_config(NULL, &err);
-	mx_log_info("stopped");
-	mx_daemon_pidfile_remove(pid_file);
-	mx_log_close();
-	return rc;
-out_pid:
-	mx_daemon_pidfile_remove(cfg->daemon.pid_file);
-	mx_log_close();
 out:
 	strip_config_free(cfg);
 	free(cfg);

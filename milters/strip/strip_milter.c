@@ -6,7 +6,7 @@
  * the header fields looked at; every other message is accepted at once,
  * untouched. Each field that meets a rule is noted with its index among
  * the fields of that name; at the end of the message the notes are
- * applied with smfi_chgheader(), last first, so that removing a field
+ * applied with mx_milter_change_header(), last first, so that removing a field
  * never shifts the index of one still to be changed. The body is never
  * requested.
  *
@@ -58,83 +58,79 @@ struct conn {
 	size_t bufsize;
 };
 
-static struct conn *conn_of(SMFICTX *ctx)
+static struct conn *conn_of(struct mx_milter_ctx *ctx)
 {
-	return smfi_getpriv(ctx);
+	return mx_milter_priv(ctx);
 }
 
-static void qid_of(SMFICTX *ctx, char *buf, size_t size)
+static void qid_of(struct mx_milter_ctx *ctx, char *buf, size_t size)
 {
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mx_milter_macro(ctx, "i");
 
 	mx_log_safe(buf, size, qid ? qid : "-", qid ? strlen(qid) : 1);
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-			     unsigned long f2, unsigned long f3, unsigned long *pf0,
-			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static enum mx_milter_status cb_negotiate(struct mx_milter_ctx *ctx, uint32_t f0, uint32_t f1,
+					  uint32_t *pf0, uint32_t *pf1)
 {
-	unsigned long want = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-			     SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR;
+	uint32_t want = MX_MILTER_P_NOHELO | MX_MILTER_P_NORCPT | MX_MILTER_P_NOUNKNOWN | MX_MILTER_P_NODATA |
+			     MX_MILTER_P_NOBODY | MX_MILTER_P_NOEOH | MX_MILTER_P_HDR_LEADSPC | MX_MILTER_P_NR_HDR;
 	struct conn *c;
 	void *cfg;
 
-	(void)f2;
-	(void)f3;
-	if ((f0 & SMFIF_CHGHDRS) == 0) {
+	if ((f0 & MX_MILTER_A_CHGHDRS) == 0) {
 		mx_log_err("the MTA does not allow changing header fields: cannot strip");
-		return SMFIS_REJECT;  /* libmilter: abort the negotiation */
+		return MX_MILTER_REJECT;  /* refuse the connection */
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	c->ref = mx_milter_shared_acquire(&cfg);
 	if (c->ref == NULL) {
 		free(c);
-		return SMFIS_REJECT;
+		return MX_MILTER_REJECT;
 	}
 	c->cfg = cfg;
-	*pf0 = SMFIF_CHGHDRS | (f0 & SMFIF_SETSYMLIST);
+	*pf0 = MX_MILTER_A_CHGHDRS | (f0 & MX_MILTER_A_SETSYMLIST);
 	*pf1 = f1 & want;
-	*pf2 = 0;
-	*pf3 = 0;
-	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
-	smfi_setpriv(ctx, c);
+	c->leadspc = (*pf1 & MX_MILTER_P_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & MX_MILTER_P_NR_HDR) != 0;
+	mx_milter_set_priv(ctx, c);
 	/* Ask for what we need at MAIL FROM (Postfix's default list has
 	 * {auth_authen} too, but not {client_addr}/{client_name}). */
-	if ((f0 & SMFIF_SETSYMLIST) != 0 &&
-	    smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {client_addr} {client_name}") != MI_SUCCESS)
+	if ((f0 & MX_MILTER_A_SETSYMLIST) != 0 &&
+	    mx_milter_set_symlist(ctx, MX_MILTER_M_ENVFROM, "i {auth_authen} {client_addr} {client_name}",
+				  NULL) < 0)
 		mx_log_warn("the MTA refused the macro list; relying on its defaults");
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+static enum mx_milter_status cb_connect(struct mx_milter_ctx *ctx, const char *host, const struct sockaddr *sa)
 {
 	struct conn *c = conn_of(ctx);
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	strip_client_init(&c->client);
 	strip_client_set_sockaddr(&c->client, sa);
 	if (host != NULL)
 		(void)strip_client_set_name(&c->client, host);
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static enum mx_milter_status cb_envfrom(struct mx_milter_ctx *ctx, char **argv)
 {
 	struct conn *c = conn_of(ctx);
-	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
-	const char *addr = smfi_getsymval(ctx, "{client_addr}");
-	const char *name = smfi_getsymval(ctx, "{client_name}");
+	const char *auth = mx_milter_macro(ctx, "{auth_authen}");
+	const char *addr = mx_milter_macro(ctx, "{client_addr}");
+	const char *name = mx_milter_macro(ctx, "{client_name}");
 
 	(void)argv;
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+		return MX_MILTER_TEMPFAIL;
 	c->msg_on = auth != NULL && *auth != '\0';
 	if (!c->msg_on)
-		return SMFIS_ACCEPT;  /* not an authenticated submission: untouched */
+		return MX_MILTER_ACCEPT;  /* not an authenticated submission: untouched */
 	if (addr != NULL && !c->client.has_addr)
 		(void)strip_client_set_addr_text(&c->client, addr);
 	if (name != NULL && c->client.name[0] == '\0')
@@ -142,7 +138,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	memset(c->counts, 0, sizeof(c->counts));
 	c->nchanges = 0;
 	c->too_many = false;
-	return SMFIS_CONTINUE;
+	return MX_MILTER_CONTINUE;
 }
 
 static int value_room(struct conn *c, size_t len)
@@ -160,10 +156,11 @@ static int value_room(struct conn *c, size_t len)
 	return 0;
 }
 
-static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+static enum mx_milter_status cb_header(struct mx_milter_ctx *ctx, const char *name,
+					 const char *value)
 {
 	struct conn *c = conn_of(ctx);
-	sfsistat next = c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	enum mx_milter_status next = c->nr_hdr ? MX_MILTER_NOREPLY : MX_MILTER_CONTINUE;
 	const struct strip_rule *r;
 	size_t len, n, i;
 
@@ -196,24 +193,25 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	return next;
 }
 
-static sfsistat tempfail(SMFICTX *ctx, const char *why)
+static enum mx_milter_status tempfail(struct mx_milter_ctx *ctx, const char *why)
 {
 	char qid[64];
 
 	qid_of(ctx, qid, sizeof(qid));
 	mx_log_err("%s: %s; tempfail", qid, why);
-	(void)smfi_setreply(ctx, "451", "4.7.0", "Header privacy filter failed, try again later");
-	return SMFIS_TEMPFAIL;
+	(void)mx_milter_set_reply(ctx, "451", "4.7.0", "Header privacy filter failed, try again later",
+				 NULL);
+	return MX_MILTER_TEMPFAIL;
 }
 
-static sfsistat cb_eom(SMFICTX *ctx)
+static enum mx_milter_status cb_eom(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 	char qid[64], text[STRIP_TEXT_MAX + 2];
 	size_t i, removed = 0, replaced = 0;
 
 	if (!c->msg_on)
-		return SMFIS_ACCEPT;
+		return MX_MILTER_ACCEPT;
 	c->msg_on = false;
 	if (c->too_many)
 		return tempfail(ctx, "too many header fields to change, or out of memory");
@@ -227,7 +225,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 				return tempfail(ctx, "replacement text too long");
 			v = text;
 		}
-		if (smfi_chgheader(ctx, (char *)ch->rule->header, (int)ch->index, v) != MI_SUCCESS)
+		if (mx_milter_change_header(ctx, ch->rule->header, (unsigned)ch->index, v, NULL) < 0)
 			return tempfail(ctx, "the MTA refused a header change");
 		if (v == NULL)
 			removed++;
@@ -238,19 +236,18 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		qid_of(ctx, qid, sizeof(qid));
 		mx_log_info("%s: removed %zu and replaced %zu header field(s)", qid, removed, replaced);
 	}
-	return SMFIS_ACCEPT;
+	return MX_MILTER_ACCEPT;
 }
 
-static sfsistat cb_abort(SMFICTX *ctx)
+static void cb_abort(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
 	if (c != NULL)
 		c->msg_on = false;
-	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_close(SMFICTX *ctx)
+static void cb_close(struct mx_milter_ctx *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
@@ -258,25 +255,22 @@ static sfsistat cb_close(SMFICTX *ctx)
 		mx_milter_shared_release(c->ref);
 		free(c->buf);
 		free(c);
-		smfi_setpriv(ctx, NULL);
+		mx_milter_set_priv(ctx, NULL);
 	}
-	return SMFIS_CONTINUE;
 }
 
-static struct smfiDesc desc = {
-	.xxfi_name = "mxkit-strip",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
-	.xxfi_connect = cb_connect,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_header = cb_header,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+static const struct mx_milter_callbacks callbacks = {
+	.name = "mxkit-strip",
+	.connect = cb_connect,
+	.envfrom = cb_envfrom,
+	.header = cb_header,
+	.eom = cb_eom,
+	.abort = cb_abort,
+	.close = cb_close,
+	.negotiate = cb_negotiate,
 };
 
-struct smfiDesc *strip_milter_desc(void)
+const struct mx_milter_callbacks *strip_milter_callbacks(void)
 {
-	return &desc;
+	return &callbacks;
 }

@@ -1,14 +1,14 @@
-/* strip_milter.h: the libmilter callbacks of mxkit-strip. */
+/* strip_milter.h: the milter callbacks of mxkit-strip. */
 #ifndef STRIP_MILTER_H
 #define STRIP_MILTER_H
 
-#include <libmilter/mfapi.h>
+#include "mx_milter_engine.h"
 
 #include "mx_error.h"
 #include "strip_config.h"
 
-/* The filter description for smfi_register(). */
-struct smfiDesc *strip_milter_desc(void);
+/* The callback table for the milter engine. */
+const struct mx_milter_callbacks *strip_milter_callbacks(void);
 
 /* Make cfg (heap-allocated, now owned here) the configuration for new
  * connections; connections in progress keep theirs, and an old one is

@@ -10,6 +10,7 @@ give, for relaxed/relaxed and simple/simple configurations.
 """
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -353,9 +354,11 @@ def wait_log(path, text, timeout=10):
     raise AssertionError(f"'{text}' not logged in {timeout}s")
 
 
-def test_reload_on_sigusr1():
-    """SIGUSR1 reloads keys: an added key signs new connections, a broken
-    configuration is refused and the keys in use keep signing."""
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGHUP], ids=["SIGUSR1", "SIGHUP"])
+def test_reload_on_signal(sig):
+    """SIGHUP (the DESIGN.md convention) and SIGUSR1 reload keys: an added
+    key signs new connections, a broken configuration is refused and the
+    keys in use keep signing."""
     import pwd
     import shutil
     import tempfile
@@ -382,18 +385,57 @@ def test_reload_on_sigusr1():
         assert signed.count(b"DKIM-Signature:") == 1 and verify(env, signed, 1) == [True]
         write(f'{{ domain = "example.org"; selector = "rsa"; key = "{rsa}"; }}, '
               f'{{ domain = "example.org"; selector = "ed"; key = "{ed}"; }}')
-        m.proc.send_signal(signal.SIGUSR1)
+        m.proc.send_signal(sig)
         wait_log(log, "configuration reloaded")
+        assert m.proc.poll() is None
         code, signed = run(env, msg())
         assert signed.count(b"DKIM-Signature:") == 2 and verify(env, signed, 2) == [True, True]
         write('{ domain = "example.org"; selector = "bad"; key = "/nonexistent.pem"; }')
-        m.proc.send_signal(signal.SIGUSR1)
+        m.proc.send_signal(sig)
         wait_log(log, "reload failed, keeping the old configuration")
         code, signed = run(env, msg())
         assert signed.count(b"DKIM-Signature:") == 2 and verify(env, signed, 2) == [True, True]
     finally:
         m.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sigterm_lets_open_connections_finish(env, tmp_path):
+    """SIGTERM: no new connections, but one already open finishes its
+    message (signed), and the daemon exits once it closes."""
+    d = str(tmp_path)
+    sock = os.path.join(d, "t.sock")
+    conf = write_config(d, sock, env["rsa"], env["ed"], "relaxed/relaxed", name="term")
+    m = Milter(conf, sock, os.path.join(d, "t.log"))
+    c = MilterClient("unix:" + sock)
+    try:
+        c.negotiate()
+        assert c.connect("client.example", "203.0.113.5") == "c"
+        m.proc.send_signal(signal.SIGTERM)
+        deadline, refused = time.monotonic() + 5, False
+        while not refused and time.monotonic() < deadline:
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(sock)
+                time.sleep(0.05)
+            except OSError:
+                refused = True  # no longer accepting (or the socket is gone)
+            finally:
+                s.close()
+        assert refused, "new connections still accepted after SIGTERM"
+        assert c.mail("<alice@example.org>", macros={"{auth_authen}": "alice"}) == "c"
+        fields, body = split(msg())
+        for name, value in fields:
+            c.header(name, value)
+        assert c.eoh() == "c"
+        c.body(body)
+        code, mods = c.eom()
+        assert code == "a" and [x[2] for x in mods] == ["DKIM-Signature", "DKIM-Signature"]
+        assert m.proc.poll() is None  # still serving the open connection
+    finally:
+        c.close()
+    assert m.proc.wait(timeout=5) == 0
+    m.stop()
 
 
 def tcp_median_latency(tmp_path, nodelay):

@@ -180,9 +180,11 @@ def test_valgrind_clean(tmp_path):
     assert m.proc.returncode == 0, open(tmp_path / "vg.log").read() if (tmp_path / "vg.log").exists() else ""
 
 
-def test_reload_on_sigusr1(tmp_path):
-    """SIGUSR1: new connections use the new rules; a connection already open
-    keeps the old ones; a bad configuration is logged and changes nothing."""
+@pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGHUP], ids=["SIGUSR1", "SIGHUP"])
+def test_reload_on_signal(tmp_path, sig):
+    """SIGHUP and SIGUSR1: new connections use the new rules; a connection
+    already open keeps the old ones; a bad configuration is logged and
+    changes nothing."""
     sock, conf, log = str(tmp_path / "r.sock"), tmp_path / "mxkit.conf", tmp_path / "r.log"
     conf.write_text(f'strip = {{ socket = "unix:{sock}"; user = "root"; }};\n')
     m = Milter(str(conf), sock, str(log), binary=STRIP)
@@ -193,7 +195,7 @@ def test_reload_on_sigusr1(tmp_path):
         old.negotiate()
         conf.write_text(f'strip = {{ socket = "unix:{sock}"; user = "root"; default_rules = false;\n'
                         '  rules = ( { header = "X-Foo"; action = "remove"; } ); };\n')
-        m.proc.send_signal(signal.SIGUSR1)
+        m.proc.send_signal(sig)
         wait_log(log, "configuration reloaded")
         assert run(sock, "192.0.2.7", "[192.0.2.7]", hs)[2] == [("m", 1, "X-Foo", b"")]
         old.connect("[192.0.2.7]", "192.0.2.7")
@@ -204,7 +206,7 @@ def test_reload_on_sigusr1(tmp_path):
         assert old.eom() == ("a", [("m", 1, "X-Mailer", b"")])
         old.close()
         conf.write_text('strip = { rules = ( { header = "X-Foo"; action = "zap"; } ); };\n')
-        m.proc.send_signal(signal.SIGUSR1)
+        m.proc.send_signal(sig)
         wait_log(log, "reload failed, keeping the old configuration")
         assert 'unknown action "zap"' in log.read_text()
         assert run(sock, "192.0.2.7", "[192.0.2.7]", hs)[2] == [("m", 1, "X-Foo", b"")]

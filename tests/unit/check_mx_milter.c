@@ -1,5 +1,5 @@
 /* check_mx_milter.c: unit tests of the shared milter start-up: which
- * libmilter socket specifications are accepted, with a reason otherwise. */
+ * milter socket specifications are accepted, with a reason otherwise. */
 #include "mxkit-config.h"
 
 #include <check.h>
