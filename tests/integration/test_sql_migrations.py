@@ -157,7 +157,11 @@ def test_gap_below_the_newest_version_is_filled(mariadb, dbname):
     training = next(m for m in MIGRATIONS if m.endswith("-training.sql"))
     gap = number(training)
     assert gap < number(MIGRATIONS[-1])
-    full = dump(mariadb, name)
+    def shape():
+        d = dump(mariadb, name)      # applied_at of the re-applied row is new
+        d["versions"] = [v[:2] for v in d["versions"]]
+        return d
+    full = shape()
     mariadb.sql("DROP TABLE training_events", database=name)
     mariadb.sql("DELETE FROM schema_version WHERE version = %s", (gap,), database=name)
     r = upgrade(mariadb, "--check", f"--database={name}")
@@ -165,7 +169,7 @@ def test_gap_below_the_newest_version_is_filled(mariadb, dbname):
     out = upgrade_ok(mariadb, f"--database={name}")
     assert f"applied migrations/{training}" in out
     assert out.count("applied migrations/") == 1, out
-    assert dump(mariadb, name) == full
+    assert shape() == full
     r = upgrade(mariadb, "--check", f"--database={name}")
     assert r.returncode == 0 and "up to date" in r.stdout
 
